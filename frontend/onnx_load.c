@@ -1,0 +1,9 @@
+/* ONNX loader (placeholder until written). */
+#include "onnx_load.h"
+
+#include "onnx.pb-c.h"
+
+Status fe_parse_input_shape(const char *spec, InputShape *out, Error *err) { (void)spec; (void)out; return err_set(err, ST_UNSUPPORTED, "not implemented"); }
+Status fe_load_file(const char *path, const LoadOptions *opt, Graph **out, Error *err) { (void)path; (void)opt; *out = NULL; return err_set(err, ST_UNSUPPORTED, "not implemented"); }
+Status fe_load_buffer(const void *data, size_t len, const char *source, const char *base_dir,
+                      const LoadOptions *opt, Graph **out, Error *err) { (void)data; (void)len; (void)source; (void)base_dir; (void)opt; *out = NULL; return err_set(err, ST_UNSUPPORTED, "not implemented"); }

@@ -6,7 +6,7 @@
 
 const OpInfo op_info[OP_COUNT] = {
 #define OP(id, fn, name, min_in, max_in, min_out, max_out, family)                  \
-  [OP_##id] = {name, min_in, max_in, min_out, max_out, #family},
+  [OP_##id] = {name, min_in, max_in, min_out, max_out, #family, #fn},
 #include "ops.def"
 #undef OP
 };

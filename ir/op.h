@@ -18,6 +18,7 @@ typedef struct OpInfo {
   int min_in, max_in;     /* max_in == -1: variadic */
   int min_out, max_out;   /* max_out == -1: variadic */
   const char *family;     /* ops/<family>.c */
+  const char *fn;         /* stem of shape_<fn> / eval_<fn> */
 } OpInfo;
 
 extern const OpInfo op_info[OP_COUNT];

@@ -1,0 +1,261 @@
+/*
+ * Builds the model module: weights as read-only globals, one constant
+ * descriptor per node, and <prefix>_run, which checks the workspace, then
+ * calls each node's kernel on pointers into the inputs, outputs, weights
+ * and workspace as the memory plan says.  cg_compile drives the whole
+ * backend (plan, module, link kernels, optimize, emit, header).
+ */
+#include <llvm-c/Core.h>
+#include <llvm-c/Target.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen.h"
+#include "descriptors.h"
+#include "header.h"
+#include "kernels.h"
+#include "lower.h"
+#include "memplan.h"
+#include "target.h"
+
+typedef struct Emit {
+  const Graph *g;
+  const MemPlan *plan;
+  LLVMContextRef ctx;
+  LLVMModuleRef mod;
+  LLVMBuilderRef b;
+  LLVMValueRef fn;
+  LLVMValueRef inputs, outputs, ws;   /* the run function's parameters */
+  LLVMValueRef *weights;              /* by value id */
+  LLVMValueRef err_buf;               /* Error struct the kernels may fill */
+  LLVMValueRef fail_block_status;     /* phi in the failure block */
+  LLVMBasicBlockRef fail;
+  CgDesc desc;
+  CgCtx lower;                        /* context handed to specialized lowerings */
+} Emit;
+
+static LLVMTypeRef ptr_ty(Emit *e) { return LLVMPointerTypeInContext(e->ctx, 0); }
+static LLVMTypeRef i32_ty(Emit *e) { return LLVMInt32TypeInContext(e->ctx); }
+static LLVMTypeRef i64_ty(Emit *e) { return LLVMInt64TypeInContext(e->ctx); }
+
+static Status emit_weights(Emit *e, Error *err) {
+  const Graph *g = e->g;
+  for (int i = 0; i < g->num_values; i++) {
+    const Value *v = g->values[i];
+    if (!v->data) continue;
+    size_t nb = ir_value_nbytes(v);
+    char name[64];
+    snprintf(name, sizeof name, "onnxc.weight.%d", i);
+    LLVMValueRef init = LLVMConstStringInContext2(e->ctx, v->data, nb ? nb : 1, 1);
+    LLVMValueRef gv = LLVMAddGlobal(e->mod, LLVMTypeOf(init), name);
+    LLVMSetInitializer(gv, init);
+    LLVMSetGlobalConstant(gv, 1);
+    LLVMSetLinkage(gv, LLVMPrivateLinkage);
+    LLVMSetAlignment(gv, 64);
+    e->weights[i] = gv;
+  }
+  (void)err;
+  return ST_OK;
+}
+
+/* Pointer to the storage of v inside the run function. */
+static LLVMValueRef value_ptr(Emit *e, const Value *v) {
+  if (!v) return LLVMConstNull(ptr_ty(e));
+  const BufPlace *p = &e->plan->place[v->id];
+  LLVMValueRef idx;
+  switch (p->kind) {
+  case BUF_CONST: {
+    int id = v->id;
+    while (e->plan->place[id].alias_of >= 0) id = e->plan->place[id].alias_of;
+    return e->weights[id] ? e->weights[id] : LLVMConstNull(ptr_ty(e));
+  }
+  case BUF_INPUT:
+  case BUF_OUTPUT:
+    idx = LLVMConstInt(i64_ty(e), (unsigned long long)p->index, 0);
+    return LLVMBuildLoad2(e->b, ptr_ty(e),
+                          LLVMBuildGEP2(e->b, ptr_ty(e), p->kind == BUF_INPUT ? e->inputs : e->outputs,
+                                        &idx, 1, ""),
+                          "");
+  case BUF_WORKSPACE:
+    idx = LLVMConstInt(i64_ty(e), (unsigned long long)p->offset, 0);
+    return LLVMBuildGEP2(e->b, LLVMInt8TypeInContext(e->ctx), e->ws, &idx, 1, "");
+  case BUF_NONE:
+    break;
+  }
+  return LLVMConstNull(ptr_ty(e));
+}
+
+static LLVMValueRef kernel_fn(Emit *e, const Node *n, Error *err) {
+  char name[96];
+  snprintf(name, sizeof name, "eval_%s", op_info[n->op].fn);
+  LLVMValueRef f = LLVMGetNamedFunction(e->mod, name);
+  if (!f) err_set(err, ST_INTERNAL, "kernel %s is missing from the kernel bitcode", name);
+  return f;
+}
+
+static Status emit_node(Emit *e, const Node *n, Error *err) {
+  /* Views the plan aliased need no code at all. */
+  if (memplan_is_view(n) && n->outputs[0] && e->plan->place[n->outputs[0]->id].alias_of >= 0)
+    return ST_OK;
+  LLVMValueRef inp[64], outp[64];
+  if (n->num_inputs > 64 || n->num_outputs > 64)
+    return err_set(err, ST_UNSUPPORTED, "node \"%s\" has more than 64 inputs or outputs", n->name);
+  for (int i = 0; i < n->num_inputs; i++) inp[i] = n->inputs[i] ? value_ptr(e, n->inputs[i]) : NULL;
+  for (int i = 0; i < n->num_outputs; i++) outp[i] = n->outputs[i] ? value_ptr(e, n->outputs[i]) : NULL;
+  bool handled = false;
+  e->lower.b = e->b;
+  e->lower.run_fn = e->fn;
+  TRY(cg_lower_node(&e->lower, n, inp, outp, &handled, err));
+  if (handled) return ST_OK;
+  LLVMValueRef desc;
+  TRY(cg_desc_node(&e->desc, n, &desc, err));
+  LLVMValueRef kfn = kernel_fn(e, n, err);
+  if (!kfn) return ST_INTERNAL;
+  int ni = n->num_inputs > 0 ? n->num_inputs : 1, no = n->num_outputs > 0 ? n->num_outputs : 1;
+  LLVMTypeRef in_arr_ty = LLVMArrayType2(ptr_ty(e), (unsigned)ni);
+  LLVMTypeRef out_arr_ty = LLVMArrayType2(ptr_ty(e), (unsigned)no);
+  /* Allocas go to the entry block so they are not re-allocated per node. */
+  LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b);
+  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(e->fn);
+  LLVMPositionBuilderBefore(e->b, LLVMGetFirstInstruction(entry));
+  LLVMValueRef in_arr = LLVMBuildAlloca(e->b, in_arr_ty, "in");
+  LLVMValueRef out_arr = LLVMBuildAlloca(e->b, out_arr_ty, "out");
+  LLVMPositionBuilderAtEnd(e->b, cur);
+  for (int i = 0; i < n->num_inputs; i++) {
+    LLVMValueRef idx[2] = {LLVMConstInt(i64_ty(e), 0, 0), LLVMConstInt(i64_ty(e), (unsigned)i, 0)};
+    LLVMValueRef v = inp[i] ? inp[i] : LLVMConstNull(ptr_ty(e));
+    LLVMBuildStore(e->b, v, LLVMBuildGEP2(e->b, in_arr_ty, in_arr, idx, 2, ""));
+  }
+  for (int i = 0; i < n->num_outputs; i++) {
+    LLVMValueRef idx[2] = {LLVMConstInt(i64_ty(e), 0, 0), LLVMConstInt(i64_ty(e), (unsigned)i, 0)};
+    LLVMValueRef v = outp[i] ? outp[i] : LLVMConstNull(ptr_ty(e));
+    LLVMBuildStore(e->b, v, LLVMBuildGEP2(e->b, out_arr_ty, out_arr, idx, 2, ""));
+  }
+  LLVMValueRef args[] = {desc, in_arr, out_arr, e->err_buf};
+  LLVMValueRef st = LLVMBuildCall2(e->b, LLVMGlobalGetValueType(kfn), kfn, args, 4, "");
+  LLVMValueRef bad = LLVMBuildICmp(e->b, LLVMIntNE, st, LLVMConstInt(i32_ty(e), 0, 0), "");
+  LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "");
+  LLVMBasicBlockRef here = LLVMGetInsertBlock(e->b);
+  LLVMBuildCondBr(e->b, bad, e->fail, next);
+  /* A kernel that fails (it should not: shapes were checked at compile
+   * time) makes run return 2. */
+  LLVMValueRef two = LLVMConstInt(i32_ty(e), 2, 0);
+  LLVMAddIncoming(e->fail_block_status, &two, &here, 1);
+  LLVMPositionBuilderAtEnd(e->b, next);
+  return ST_OK;
+}
+
+static void emit_memcpy(Emit *e, LLVMValueRef dst, LLVMValueRef src, size_t n) {
+  if (!n) return;
+  LLVMBuildMemCpy(e->b, dst, 1, src, 1, LLVMConstInt(i64_ty(e), n, 0));
+}
+
+static Status emit_run(Emit *e, const char *prefix, Error *err) {
+  char name[160];
+  snprintf(name, sizeof name, "%s_run", prefix);
+  LLVMTypeRef params[] = {ptr_ty(e), ptr_ty(e), ptr_ty(e)};
+  LLVMTypeRef fty = LLVMFunctionType(i32_ty(e), params, 3, 0);
+  e->fn = LLVMAddFunction(e->mod, name, fty);
+  e->inputs = LLVMGetParam(e->fn, 0);
+  e->outputs = LLVMGetParam(e->fn, 1);
+  e->ws = LLVMGetParam(e->fn, 2);
+  LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "entry");
+  LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "body");
+  LLVMBasicBlockRef bad_ws = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "bad_workspace");
+  e->fail = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "fail");
+  LLVMPositionBuilderAtEnd(e->b, e->fail);
+  e->fail_block_status = LLVMBuildPhi(e->b, i32_ty(e), "status");
+  LLVMBuildRet(e->b, e->fail_block_status);
+  LLVMPositionBuilderAtEnd(e->b, bad_ws);
+  LLVMBuildRet(e->b, LLVMConstInt(i32_ty(e), 1, 0));
+
+  LLVMPositionBuilderAtEnd(e->b, entry);
+  /* Error record for kernels: sizeof(Error) bytes, 8-aligned. */
+  LLVMTypeRef err_ty = LLVMArrayType2(LLVMInt64TypeInContext(e->ctx), (sizeof(Error) + 7) / 8);
+  e->err_buf = LLVMBuildAlloca(e->b, err_ty, "err");
+  LLVMValueRef wsi = LLVMBuildPtrToInt(e->b, e->ws, i64_ty(e), "");
+  LLVMValueRef misaligned = LLVMBuildICmp(
+      e->b, LLVMIntNE, LLVMBuildAnd(e->b, wsi, LLVMConstInt(i64_ty(e), 63, 0), ""),
+      LLVMConstInt(i64_ty(e), 0, 0), "");
+  LLVMValueRef isnull = LLVMBuildICmp(e->b, LLVMIntEQ, wsi, LLVMConstInt(i64_ty(e), 0, 0), "");
+  LLVMValueRef wsbad = LLVMBuildOr(e->b, misaligned, isnull, "");
+  if (e->plan->workspace_size == 0) wsbad = LLVMConstInt(LLVMInt1TypeInContext(e->ctx), 0, 0);
+  LLVMBuildCondBr(e->b, wsbad, bad_ws, body);
+  LLVMPositionBuilderAtEnd(e->b, body);
+
+  for (int i = 0; i < e->g->num_nodes; i++) TRY(emit_node(e, e->g->nodes[i], err));
+  /* Outputs not written in place by their producer are copied at the end. */
+  for (int i = 0; i < e->g->num_outputs; i++) {
+    const Value *v = e->g->outputs[i];
+    const BufPlace *p = &e->plan->place[v->id];
+    if (p->kind == BUF_OUTPUT && p->index == i) continue;
+    LLVMValueRef idx = LLVMConstInt(i64_ty(e), (unsigned)i, 0);
+    LLVMValueRef dst = LLVMBuildLoad2(e->b, ptr_ty(e), LLVMBuildGEP2(e->b, ptr_ty(e), e->outputs, &idx, 1, ""), "");
+    emit_memcpy(e, dst, value_ptr(e, v), ir_value_nbytes(v));
+  }
+  LLVMBuildRet(e->b, LLVMConstInt(i32_ty(e), 0, 0));
+  return ST_OK;
+}
+
+void cg_sanitize_identifier(const char *in, char *out, size_t size) {
+  if (!size) return;
+  const char *base = strrchr(in, '/');
+  base = base ? base + 1 : in;
+  size_t k = 0;
+  if (!((*base >= 'a' && *base <= 'z') || (*base >= 'A' && *base <= 'Z') || *base == '_') && k + 1 < size)
+    out[k++] = '_';
+  for (const char *s = base; *s && k + 1 < size; s++) {
+    if (*s == '.' && strchr(s, '.') == strrchr(base, '.')) break; /* drop the extension */
+    char c = *s;
+    out[k++] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) ? c : '_';
+  }
+  out[k] = 0;
+}
+
+Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
+  Status st = ir_compact(g, err);
+  if (st != ST_OK) return st;
+  MemPlan plan;
+  TRY(memplan_build(g, &plan, err));
+  if (o->print_memory_plan) memplan_print(g, &plan, o->log ? o->log : stderr);
+
+  CgTarget t;
+  st = cg_target_create(o, &t, err);
+  if (st != ST_OK) {
+    memplan_free(&plan);
+    return st;
+  }
+  Emit e = {.g = g, .plan = &plan};
+  e.ctx = LLVMContextCreate();
+  e.mod = LLVMModuleCreateWithNameInContext(o->prefix, e.ctx);
+  e.b = LLVMCreateBuilderInContext(e.ctx);
+  e.weights = calloc((size_t)g->num_values + 1, sizeof *e.weights);
+  LLVMTargetDataRef td = LLVMCreateTargetDataLayout(t.tm);
+  char *layout = LLVMCopyStringRepOfTargetData(td);
+  LLVMSetDataLayout(e.mod, layout);
+  LLVMDisposeMessage(layout);
+  LLVMSetTarget(e.mod, t.triple);
+  if (!e.weights) st = err_set(err, ST_NOMEM, "out of memory");
+  if (st == ST_OK) st = cg_desc_init(&e.desc, e.ctx, e.mod, g, e.weights, err);
+  if (st == ST_OK && t.is_host) st = cg_desc_check_layout(&e.desc, td, err);
+  if (st == ST_OK) st = cg_link_kernels(e.mod, t.arch, err);
+  if (st == ST_OK) st = emit_weights(&e, err);
+  e.lower = (CgCtx){.ctx = e.ctx, .mod = e.mod, .td = td, .g = g, .counter = 0};
+  cg_target_vector_facts(t.triple, t.cpu, t.features, &e.lower.vf32, &e.lower.has_fma);
+  if (st == ST_OK) st = emit_run(&e, o->prefix, err);
+  if (st == ST_OK) {
+    cg_finalize_linkage(e.mod, o->prefix, t.cpu, t.features);
+    st = cg_target_emit(&t, e.mod, o, err);
+  }
+  if (st == ST_OK && o->header_path) st = cg_write_header(g, &plan, o, o->header_path, err);
+  cg_desc_free(&e.desc);
+  free(e.weights);
+  LLVMDisposeTargetData(td);
+  LLVMDisposeBuilder(e.b);
+  LLVMDisposeModule(e.mod);
+  LLVMContextDispose(e.ctx);
+  cg_target_dispose(&t);
+  memplan_free(&plan);
+  return st;
+}

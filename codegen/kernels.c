@@ -1,0 +1,68 @@
+/* Links the embedded kernel bitcode into a model module; see kernels.h. */
+#include "kernels.h"
+
+#include <llvm-c/BitReader.h>
+#include <llvm-c/Linker.h>
+#include <string.h>
+
+/* Defined in kernels_blob.c (bytes of build/kernels-<arch>.bc). */
+extern const unsigned char cg_kernels_x86_64_bc[];
+extern const unsigned char cg_kernels_x86_64_bc_end[];
+
+Status cg_link_kernels(LLVMModuleRef mod, const char *arch, Error *err) {
+  const unsigned char *begin = NULL, *end = NULL;
+  if (strcmp(arch, "x86_64") == 0) {
+    begin = cg_kernels_x86_64_bc;
+    end = cg_kernels_x86_64_bc_end;
+  } else {
+    return err_set(err, ST_UNSUPPORTED,
+                   "target architecture '%s' is not supported yet (kernels are built for x86_64)",
+                   arch);
+  }
+  LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRange(
+      (const char *)begin, (size_t)(end - begin), "kernels.bc", 0);
+  if (!buf) return err_set(err, ST_LLVM, "cannot wrap the kernel bitcode");
+  LLVMModuleRef kernels = NULL;
+  if (LLVMParseBitcodeInContext2(LLVMGetModuleContext(mod), buf, &kernels)) {
+    LLVMDisposeMemoryBuffer(buf);
+    return err_set(err, ST_LLVM, "the embedded kernel bitcode does not parse");
+  }
+  LLVMDisposeMemoryBuffer(buf);
+  /* The model module's triple and data layout win. */
+  LLVMSetTarget(kernels, LLVMGetTarget(mod));
+  LLVMSetDataLayout(kernels, LLVMGetDataLayoutStr(mod));
+  if (LLVMLinkModules2(mod, kernels)) /* consumes `kernels` */
+    return err_set(err, ST_LLVM, "linking the kernel bitcode failed");
+  return ST_OK;
+}
+
+static void set_fn_attr(LLVMValueRef fn, const char *key, const char *value) {
+  LLVMContextRef ctx = LLVMGetTypeContext(LLVMTypeOf(fn));
+  LLVMRemoveStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, key, (unsigned)strlen(key));
+  if (value && *value) {
+    LLVMAttributeRef a = LLVMCreateStringAttribute(ctx, key, (unsigned)strlen(key), value,
+                                                   (unsigned)strlen(value));
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, a);
+  }
+}
+
+void cg_finalize_linkage(LLVMModuleRef mod, const char *keep, const char *cpu,
+                         const char *features) {
+  for (LLVMValueRef fn = LLVMGetFirstFunction(mod); fn; fn = LLVMGetNextFunction(fn)) {
+    if (LLVMIsDeclaration(fn)) continue;
+    size_t len;
+    const char *name = LLVMGetValueName2(fn, &len);
+    if (strcmp(name, keep) != 0 && strncmp(name, keep, strlen(keep)) != 0)
+      LLVMSetLinkage(fn, LLVMInternalLinkage);
+    set_fn_attr(fn, "target-cpu", cpu);
+    set_fn_attr(fn, "target-features", features);
+    set_fn_attr(fn, "tune-cpu", NULL);
+  }
+  for (LLVMValueRef gv = LLVMGetFirstGlobal(mod); gv; gv = LLVMGetNextGlobal(gv)) {
+    if (LLVMIsDeclaration(gv)) continue;
+    size_t len;
+    const char *name = LLVMGetValueName2(gv, &len);
+    if (strncmp(name, keep, strlen(keep)) != 0 && LLVMGetLinkage(gv) != LLVMPrivateLinkage)
+      LLVMSetLinkage(gv, LLVMInternalLinkage);
+  }
+}

@@ -1,0 +1,96 @@
+/* The lowering table and helpers shared by lowerings; see lower.h. */
+#include "lower.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* NULL: no specialized lowering, the reference kernel is used. */
+static const CgLowerFn lower_table[OP_COUNT] = {
+    [OP_ABS] = NULL,
+};
+
+Status cg_lower_node(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[],
+                     bool *handled, Error *err) {
+  *handled = false;
+  if (n->op >= OP_COUNT || !lower_table[n->op]) return ST_OK;
+  return lower_table[n->op](c, n, in, out, handled, err);
+}
+
+LLVMValueRef cg_const_blob(CgCtx *c, const void *data, size_t bytes, const char *tag) {
+  char name[96];
+  snprintf(name, sizeof name, "onnxc.%s.%d", tag, c->counter++);
+  LLVMValueRef init = LLVMConstStringInContext2(c->ctx, data, bytes ? bytes : 1, 1);
+  LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
+  LLVMSetInitializer(g, init);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  LLVMSetAlignment(g, 64);
+  return g;
+}
+
+void cg_begin_kernel(CgCtx *c, const char *tag, int nptr, bool noalias, LLVMValueRef *fn,
+                     LLVMBuilderRef *fb) {
+  char name[96];
+  snprintf(name, sizeof name, "onnxc.%s.%d", tag, c->counter++);
+  LLVMTypeRef p = LLVMPointerTypeInContext(c->ctx, 0);
+  LLVMTypeRef params[64];
+  if (nptr > 64) nptr = 64;
+  for (int i = 0; i < nptr; i++) params[i] = p;
+  LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(c->ctx), params, (unsigned)nptr, 0);
+  *fn = LLVMAddFunction(c->mod, name, fty);
+  LLVMSetLinkage(*fn, LLVMInternalLinkage);
+  unsigned kind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+  LLVMAddAttributeAtIndex(*fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->ctx, kind, 0));
+  if (noalias) {
+    unsigned na = LLVMGetEnumAttributeKindForName("noalias", 7);
+    for (int i = 0; i < nptr; i++)
+      LLVMAddAttributeAtIndex(*fn, (unsigned)i + 1, LLVMCreateEnumAttribute(c->ctx, na, 0));
+  }
+  *fb = LLVMCreateBuilderInContext(c->ctx);
+  LLVMPositionBuilderAtEnd(*fb, LLVMAppendBasicBlockInContext(c->ctx, *fn, "entry"));
+}
+
+void cg_call_kernel(CgCtx *c, LLVMValueRef fn, LLVMValueRef const args[], int nargs) {
+  LLVMBuildCall2(c->b, LLVMGlobalGetValueType(fn), fn, (LLVMValueRef *)args, (unsigned)nargs, "");
+}
+
+static bool has_feature(const char *features, const char *f) {
+  size_t n = strlen(f);
+  for (const char *p = features; p && (p = strstr(p, f)); p += n)
+    if ((p == features || p[-1] == ',') && (p[n] == ',' || p[n] == 0)) return true;
+  return false;
+}
+
+void cg_target_vector_facts(const char *triple, const char *cpu, const char *features, int *vf32,
+                            bool *has_fma) {
+  *vf32 = 4;
+  *has_fma = false;
+  if (strncmp(triple, "aarch64", 7) == 0 || strncmp(triple, "arm64", 5) == 0) {
+    *has_fma = true;
+    return;
+  }
+  if (features && *features) {
+    if (has_feature(features, "+avx512f")) *vf32 = 16;
+    else if (has_feature(features, "+avx")) *vf32 = 8;
+    *has_fma = has_feature(features, "+fma");
+    return;
+  }
+  /* No explicit features: infer from well-known CPU names. */
+  static const char *const avx512[] = {"skylake-avx512", "cascadelake", "cooperlake", "icelake",
+                                       "tigerlake", "sapphirerapids", "rocketlake", "znver4",
+                                       "znver5", "x86-64-v4", "cannonlake", "graniterapids", NULL};
+  static const char *const avx2[] = {"haswell", "broadwell", "skylake", "znver1", "znver2", "znver3",
+                                     "alderlake", "raptorlake", "meteorlake", "x86-64-v3", NULL};
+  for (int i = 0; avx512[i]; i++)
+    if (strncmp(cpu, avx512[i], strlen(avx512[i])) == 0) {
+      *vf32 = 16;
+      *has_fma = true;
+      return;
+    }
+  for (int i = 0; avx2[i]; i++)
+    if (strncmp(cpu, avx2[i], strlen(avx2[i])) == 0) {
+      *vf32 = 8;
+      *has_fma = true;
+      return;
+    }
+}

@@ -1,0 +1,60 @@
+/*
+ * Specialized lowerings: hand-built LLVM IR (explicit vector types) for the
+ * ops where the time goes.  emit.c asks cg_lower_node first; a lowering that
+ * does not cover a node (dtype, attribute combination, shape) sets
+ * *handled = false and the node falls back to its reference kernel
+ * specialized through a constant descriptor (see descriptors.h).
+ *
+ * A lowering usually emits one internal function per node (named
+ * "onnxc.<op>.<node id>", taking the data pointers) and a call to it at the
+ * builder's position in <prefix>_run, so each kernel is optimized on its
+ * own with all shapes constant.
+ *
+ * Adding a lowering: write `Status cg_lower_<fn>(CgCtx*, const Node*, ...)`
+ * in codegen/lower_<family>.c and add it to the table in lower.c.
+ */
+#ifndef ONNXC_CODEGEN_LOWER_H
+#define ONNXC_CODEGEN_LOWER_H
+
+#include <llvm-c/Core.h>
+#include <llvm-c/Target.h>
+#include <stdbool.h>
+
+#include "../ir/graph.h"
+
+typedef struct CgCtx {
+  LLVMContextRef ctx;
+  LLVMModuleRef mod;
+  LLVMBuilderRef b;          /* positioned inside <prefix>_run where the node's code goes */
+  LLVMValueRef run_fn;       /* <prefix>_run */
+  LLVMTargetDataRef td;
+  const Graph *g;
+  int vf32;                  /* float32 lanes of the target's preferred vector: 16, 8 or 4 */
+  bool has_fma;
+  int counter;               /* for unique names */
+} CgCtx;
+
+/* in[i] / out[i]: i8 pointers (LLVM values valid at the builder's position)
+ * to the data of n->inputs[i] / n->outputs[i], NULL for absent ones. */
+typedef Status (*CgLowerFn)(CgCtx *c, const Node *n, LLVMValueRef const in[],
+                            LLVMValueRef const out[], bool *handled, Error *err);
+
+Status cg_lower_node(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[],
+                     bool *handled, Error *err);
+
+/* ---- helpers for lowerings (lower.c) ---- */
+/* A new private, read-only, 64-byte aligned global holding a copy of bytes
+ * (e.g. weights re-packed into a micro-kernel's panel layout). */
+LLVMValueRef cg_const_blob(CgCtx *c, const void *data, size_t bytes, const char *tag);
+/* Starts an internal function `onnxc.<tag>.<k>` returning void with nptr
+ * pointer parameters (noalias where noalias is true), positions a NEW
+ * builder (returned in *fb) at its entry; *fn receives the function. */
+void cg_begin_kernel(CgCtx *c, const char *tag, int nptr, bool noalias, LLVMValueRef *fn,
+                     LLVMBuilderRef *fb);
+/* Emits the call fn(args...) at c->b. */
+void cg_call_kernel(CgCtx *c, LLVMValueRef fn, LLVMValueRef const args[], int nargs);
+/* Target facts from cpu name and feature string. */
+void cg_target_vector_facts(const char *triple, const char *cpu, const char *features, int *vf32,
+                            bool *has_fma);
+
+#endif

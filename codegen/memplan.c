@@ -1,0 +1,176 @@
+/* Liveness-based workspace planning; see memplan.h. */
+#include "memplan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool memplan_is_view(const Node *n) {
+  switch (n->op) {
+  case OP_RESHAPE: case OP_FLATTEN: case OP_SQUEEZE: case OP_UNSQUEEZE: case OP_IDENTITY:
+    return true;
+  case OP_DROPOUT:
+    return n->num_outputs < 2 || !n->outputs[1];
+  default:
+    return false;
+  }
+}
+
+static size_t align_up(size_t x) { return (x + MEMPLAN_ALIGN - 1) & ~(size_t)(MEMPLAN_ALIGN - 1); }
+
+/* The value whose storage v really uses (follows view chains). */
+static int root_of(const BufPlace *p, int id) {
+  while (p[id].alias_of >= 0) id = p[id].alias_of;
+  return id;
+}
+
+typedef struct Interval {
+  int id;
+  size_t bytes;
+  int first, last;
+} Interval;
+
+static int by_size_desc(const void *a, const void *b) {
+  const Interval *x = a, *y = b;
+  if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
+  return x->first - y->first; /* deterministic */
+}
+
+Status memplan_build(const Graph *g, MemPlan *plan, Error *err) {
+  memset(plan, 0, sizeof *plan);
+  int nv = g->num_values, nn = g->num_nodes;
+  BufPlace *p = calloc((size_t)nv + 1, sizeof *p);
+  if (!p) return err_set(err, ST_NOMEM, "out of memory planning memory");
+  plan->place = p;
+  plan->num_values = nv;
+  for (int i = 0; i < nv; i++) {
+    Value *v = g->values[i];
+    if (v->id != i) return err_set(err, ST_INTERNAL, "memory planning needs a compacted graph");
+    p[i].alias_of = -1;
+    p[i].first = p[i].last = -1;
+    p[i].bytes = ir_value_nbytes(v);
+    if (v->data) p[i].kind = BUF_CONST;
+  }
+  for (int i = 0; i < g->num_inputs; i++) {
+    p[g->inputs[i]->id].kind = BUF_INPUT;
+    p[g->inputs[i]->id].index = i;
+  }
+  for (int i = 0; i < g->num_outputs; i++) {
+    Value *v = g->outputs[i];
+    if (p[v->id].kind == BUF_NONE) {
+      p[v->id].kind = BUF_OUTPUT;
+      p[v->id].index = i;
+    }
+  }
+  /* Views alias their input unless either side is caller-visible in a way
+   * that would make the alias observable (graph outputs get their own copy). */
+  for (int k = 0; k < nn; k++) {
+    const Node *n = g->nodes[k];
+    for (int j = 0; j < n->num_outputs; j++) {
+      Value *o = n->outputs[j];
+      if (o && p[o->id].kind == BUF_NONE) p[o->id].kind = BUF_WORKSPACE;
+    }
+    if (memplan_is_view(n) && n->outputs[0] && p[n->outputs[0]->id].kind == BUF_WORKSPACE) {
+      const Value *src = n->inputs[0];
+      p[n->outputs[0]->id].alias_of = src->id;
+    }
+  }
+  /* Liveness on the storage roots. */
+  for (int k = 0; k < nn; k++) {
+    const Node *n = g->nodes[k];
+    for (int j = 0; j < n->num_outputs; j++)
+      if (n->outputs[j]) {
+        int r = root_of(p, n->outputs[j]->id);
+        if (p[r].first < 0) p[r].first = k;
+        if (p[r].last < k) p[r].last = k;
+      }
+    for (int j = 0; j < n->num_inputs; j++)
+      if (n->inputs[j]) {
+        int r = root_of(p, n->inputs[j]->id);
+        if (p[r].last < k) p[r].last = k;
+      }
+  }
+  for (int i = 0; i < g->num_outputs; i++) {
+    int r = root_of(p, g->outputs[i]->id);
+    p[r].last = nn;
+  }
+  /* Place workspace roots, largest first. */
+  Interval *iv = calloc((size_t)nv + 1, sizeof *iv);
+  Interval *placed = calloc((size_t)nv + 1, sizeof *placed);
+  size_t *placed_off = calloc((size_t)nv + 1, sizeof *placed_off);
+  if (!iv || !placed || !placed_off) {
+    free(iv); free(placed); free(placed_off);
+    return err_set(err, ST_NOMEM, "out of memory planning memory");
+  }
+  int count = 0;
+  for (int i = 0; i < nv; i++)
+    if (p[i].kind == BUF_WORKSPACE && p[i].alias_of < 0 && p[i].first >= 0)
+      iv[count++] = (Interval){i, align_up(p[i].bytes ? p[i].bytes : 1), p[i].first, p[i].last};
+  qsort(iv, (size_t)count, sizeof *iv, by_size_desc);
+  size_t total = 0;
+  int np = 0;
+  for (int a = 0; a < count; a++) {
+    /* Collect conflicting placed intervals sorted by offset, then first fit. */
+    size_t off = 0;
+    bool moved = true;
+    while (moved) {
+      moved = false;
+      for (int b = 0; b < np; b++) {
+        if (placed[b].last < iv[a].first || iv[a].last < placed[b].first) continue;
+        size_t lo = placed_off[b], hi = lo + placed[b].bytes;
+        if (off < hi && lo < off + iv[a].bytes) {
+          off = hi;
+          moved = true;
+        }
+      }
+    }
+    placed[np] = iv[a];
+    placed_off[np++] = off;
+    p[iv[a].id].offset = off;
+    if (off + iv[a].bytes > total) total = off + iv[a].bytes;
+  }
+  /* Lower bound: peak of live bytes over node steps. */
+  size_t peak = 0;
+  for (int k = 0; k <= nn; k++) {
+    size_t live = 0;
+    for (int a = 0; a < count; a++)
+      if (iv[a].first <= k && k <= iv[a].last) live += iv[a].bytes;
+    if (live > peak) peak = live;
+  }
+  for (int i = 0; i < nv; i++)
+    if (p[i].alias_of >= 0) {
+      int r = root_of(p, i);
+      p[i].kind = p[r].kind;
+      p[i].index = p[r].index;
+      p[i].offset = p[r].offset;
+    }
+  free(iv);
+  free(placed);
+  free(placed_off);
+  plan->workspace_size = align_up(total);
+  plan->lower_bound = peak;
+  return ST_OK;
+}
+
+void memplan_free(MemPlan *plan) {
+  if (!plan) return;
+  free(plan->place);
+  plan->place = NULL;
+}
+
+void memplan_print(const Graph *g, const MemPlan *plan, FILE *out) {
+  fprintf(out, "; memory plan: value, offset, bytes, first use, last use\n");
+  for (int i = 0; i < plan->num_values; i++) {
+    const BufPlace *b = &plan->place[i];
+    if (b->kind != BUF_WORKSPACE) continue;
+    const Value *v = g->values[i];
+    if (b->alias_of >= 0)
+      fprintf(out, "  %-40s alias of %s\n", v->name[0] ? v->name : "<unnamed>",
+              g->values[b->alias_of]->name);
+    else
+      fprintf(out, "  %-40s %10zu %10zu %5d %5d\n", v->name[0] ? v->name : "<unnamed>",
+              b->offset, b->bytes, b->first, b->last);
+  }
+  fprintf(out, "; workspace size: %zu bytes\n; lower bound (peak live): %zu bytes (ratio %.3f)\n",
+          plan->workspace_size, plan->lower_bound,
+          plan->lower_bound ? (double)plan->workspace_size / (double)plan->lower_bound : 1.0);
+}

@@ -1,0 +1,55 @@
+/*
+ * Memory planning for the generated code: every intermediate tensor gets an
+ * offset in ONE caller-provided workspace.
+ *
+ * Liveness is computed over the final node order: a buffer is live from the
+ * node that defines it to its last reader.  View ops (Reshape, Flatten,
+ * Squeeze, Unsqueeze, Identity, Dropout without mask) do not get a buffer:
+ * their result aliases the input's storage, and the alias extends the
+ * storage's lifetime.  Offsets are assigned greedily, largest buffer first,
+ * at the lowest 64-byte-aligned offset that does not overlap any already
+ * placed buffer whose lifetime intersects.  The lower bound reported is the
+ * peak of simultaneously live bytes.
+ */
+#ifndef ONNXC_CODEGEN_MEMPLAN_H
+#define ONNXC_CODEGEN_MEMPLAN_H
+
+#include <stdio.h>
+
+#include "../ir/graph.h"
+
+#define MEMPLAN_ALIGN 64
+
+typedef enum BufKind {
+  BUF_NONE = 0,   /* no storage (absent optional output) */
+  BUF_CONST,      /* constant: lives in the weights */
+  BUF_INPUT,      /* caller's input pointer */
+  BUF_OUTPUT,     /* caller's output pointer */
+  BUF_WORKSPACE,  /* workspace + offset */
+} BufKind;
+
+typedef struct BufPlace {
+  BufKind kind;
+  int index;          /* input/output index for BUF_INPUT / BUF_OUTPUT */
+  size_t offset;      /* BUF_WORKSPACE: byte offset */
+  size_t bytes;
+  int first, last;    /* node indices of definition and last use */
+  int alias_of;       /* value id whose storage this value shares, or -1 */
+} BufPlace;
+
+typedef struct MemPlan {
+  int num_values;
+  BufPlace *place;        /* indexed by Value.id (malloc'ed) */
+  size_t workspace_size;  /* multiple of MEMPLAN_ALIGN */
+  size_t lower_bound;     /* peak simultaneously live workspace bytes */
+} MemPlan;
+
+/* True for ops whose output is a reinterpretation of input 0's bytes. */
+bool memplan_is_view(const Node *n);
+
+/* g must be compacted (ids dense) and static. */
+Status memplan_build(const Graph *g, MemPlan *plan, Error *err);
+void memplan_free(MemPlan *plan);
+void memplan_print(const Graph *g, const MemPlan *plan, FILE *out);
+
+#endif

@@ -1,0 +1,104 @@
+/* Target machine, new-pass-manager pipeline, object/asm/IR output; see target.h. */
+#include "target.h"
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dup_llvm(const char *s) { return LLVMCreateMessage(s ? s : ""); }
+
+Status cg_target_create(const CgOptions *o, CgTarget *t, Error *err) {
+  memset(t, 0, sizeof *t);
+  LLVMInitializeAllTargetInfos();
+  LLVMInitializeAllTargets();
+  LLVMInitializeAllTargetMCs();
+  LLVMInitializeAllAsmPrinters();
+  char *host = LLVMGetDefaultTargetTriple();
+  char *norm = LLVMNormalizeTargetTriple(o->triple ? o->triple : host);
+  t->triple = norm;
+  t->is_host = strcmp(norm, host) == 0;
+  LLVMDisposeMessage(host);
+  bool native = !o->cpu || strcmp(o->cpu, "native") == 0;
+  if (native && !t->is_host) {
+    cg_target_dispose(t);
+    return err_set(err, ST_INVALID, "-mcpu=native only makes sense for the host triple; give "
+                   "-mcpu=CPU for target '%s'", o->triple);
+  }
+  t->cpu = native ? LLVMGetHostCPUName() : dup_llvm(o->cpu);
+  if (o->features) t->features = dup_llvm(o->features);
+  else t->features = native ? LLVMGetHostCPUFeatures() : dup_llvm("");
+  LLVMTargetRef target;
+  char *msg = NULL;
+  if (LLVMGetTargetFromTriple(t->triple, &target, &msg)) {
+    err_set(err, ST_INVALID, "unknown target '%s': %s", t->triple, msg ? msg : "");
+    LLVMDisposeMessage(msg);
+    cg_target_dispose(t);
+    return ST_INVALID;
+  }
+  size_t n = strcspn(t->triple, "-");
+  if (n >= sizeof t->arch) n = sizeof t->arch - 1;
+  memcpy(t->arch, t->triple, n);
+  t->arch[n] = 0;
+  LLVMCodeGenOptLevel lvl = o->opt_level <= 0   ? LLVMCodeGenLevelNone
+                            : o->opt_level == 1 ? LLVMCodeGenLevelLess
+                            : o->opt_level == 2 ? LLVMCodeGenLevelDefault
+                                                : LLVMCodeGenLevelAggressive;
+  /* PIC so the .o links into executables and shared libraries alike. */
+  t->tm = LLVMCreateTargetMachine(target, t->triple, t->cpu, t->features, lvl, LLVMRelocPIC,
+                                  LLVMCodeModelDefault);
+  if (!t->tm) {
+    cg_target_dispose(t);
+    return err_set(err, ST_LLVM, "LLVM cannot create a target machine for '%s' cpu '%s'",
+                   o->triple ? o->triple : "host", o->cpu ? o->cpu : "native");
+  }
+  return ST_OK;
+}
+
+void cg_target_dispose(CgTarget *t) {
+  if (t->tm) LLVMDisposeTargetMachine(t->tm);
+  if (t->triple) LLVMDisposeMessage(t->triple);
+  if (t->cpu) LLVMDisposeMessage(t->cpu);
+  if (t->features) LLVMDisposeMessage(t->features);
+  memset(t, 0, sizeof *t);
+}
+
+Status cg_target_emit(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, Error *err) {
+  char *msg = NULL;
+  if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
+    err_set(err, ST_INTERNAL, "generated LLVM module does not verify: %.1500s", msg ? msg : "");
+    LLVMDisposeMessage(msg);
+    return ST_INTERNAL;
+  }
+  LLVMDisposeMessage(msg);
+  char pipeline[32];
+  snprintf(pipeline, sizeof pipeline, "default<O%d>", o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level);
+  LLVMPassBuilderOptionsRef pbo = LLVMCreatePassBuilderOptions();
+  LLVMPassBuilderOptionsSetLoopVectorization(pbo, o->opt_level >= 2);
+  LLVMPassBuilderOptionsSetSLPVectorization(pbo, o->opt_level >= 2);
+  LLVMErrorRef e = LLVMRunPasses(mod, pipeline, t->tm, pbo);
+  LLVMDisposePassBuilderOptions(pbo);
+  if (e) {
+    char *m = LLVMGetErrorMessage(e);
+    err_set(err, ST_LLVM, "LLVM optimization failed: %s", m);
+    LLVMDisposeErrorMessage(m);
+    return ST_LLVM;
+  }
+  if (o->emit == CG_EMIT_LLVM) {
+    if (LLVMPrintModuleToFile(mod, o->output_path, &msg)) {
+      err_set(err, ST_IO, "%s: %s", o->output_path, msg ? msg : "cannot write");
+      LLVMDisposeMessage(msg);
+      return ST_IO;
+    }
+    return ST_OK;
+  }
+  LLVMCodeGenFileType ft = o->emit == CG_EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile;
+  if (LLVMTargetMachineEmitToFile(t->tm, mod, o->output_path, ft, &msg)) {
+    err_set(err, ST_IO, "%s: %s", o->output_path, msg ? msg : "cannot emit");
+    LLVMDisposeMessage(msg);
+    return ST_IO;
+  }
+  return ST_OK;
+}

@@ -1,0 +1,29 @@
+/*
+ * Target selection, optimization and emission through the LLVM C API.
+ * The vector width the kernels get comes from the target machine (its CPU
+ * and features), never from the machine onnxc runs on unless the user asks
+ * for -mcpu=native (the default).
+ */
+#ifndef ONNXC_CODEGEN_TARGET_H
+#define ONNXC_CODEGEN_TARGET_H
+
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+
+#include "codegen.h"
+
+typedef struct CgTarget {
+  LLVMTargetMachineRef tm;
+  char *triple;     /* LLVM-owned (LLVMDisposeMessage) */
+  char *cpu;        /* LLVM-owned */
+  char *features;   /* LLVM-owned */
+  char arch[32];    /* "x86_64", "aarch64", ... */
+  bool is_host;     /* triple equals the host's: layout self-check applies */
+} CgTarget;
+
+Status cg_target_create(const CgOptions *o, CgTarget *t, Error *err);
+void cg_target_dispose(CgTarget *t);
+/* Verifies, optimizes at o->opt_level, then writes o->output_path. */
+Status cg_target_emit(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, Error *err);
+
+#endif

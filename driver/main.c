@@ -1,4 +1,49 @@
-/* onnxc command-line driver (placeholder until written). */
+/*
+ * onnxc: the command-line driver.  Parses the command line (options.c),
+ * dispatches to one command (cmd_dump.c, cmd_run.c, cmd_verify.c) and is the
+ * only place that prints errors and chooses the exit status:
+ *   0 success, 1 bad input or verification mismatch, 2 usage error.
+ * Errors are printed as `onnxc: <message>` on stderr.
+ */
 #include <stdio.h>
 
-int main(void) { puts("onnxc " ONNXC_VERSION); return 0; }
+#include "driver.h"
+
+static void list_passes(FILE *f) {
+  for (int i = 0; i < pass_count; i++)
+    fprintf(f, "%-16s %s\n", pass_table[i].name, pass_table[i].summary);
+}
+
+int main(int argc, char **argv) {
+  CliOptions o;
+  CliAction act;
+  Error err = {0};
+  if (cli_parse(argc, argv, &o, &act, &err) != ST_OK) {
+    fprintf(stderr, "onnxc: %s\n", err.msg);
+    fprintf(stderr, "try 'onnxc --help'\n");
+    cli_options_free(&o);
+    return EXIT_USAGE;
+  }
+  int rc = EXIT_OK;
+  Status st = ST_OK;
+  switch (act) {
+  case ACT_HELP: cli_print_help(stdout); break;
+  case ACT_VERSION: printf("onnxc %s\n", ONNXC_VERSION); break;
+  case ACT_LIST_PASSES: list_passes(stdout); break;
+  case ACT_COMMAND:
+    switch (o.command) {
+    case CMD_DUMP: st = cmd_dump(&o, &err); break;
+    case CMD_RUN: st = cmd_run(&o, &err); break;
+    case CMD_VERIFY: st = cmd_verify(&o, &err); break;
+    case CMD_NONE: st = err_set(&err, ST_INTERNAL, "no command"); break;
+    }
+    break;
+  }
+  if (st != ST_OK) {
+    fflush(stdout);
+    fprintf(stderr, "onnxc: %s\n", err.msg);
+    rc = EXIT_FAIL;
+  }
+  cli_options_free(&o);
+  return rc;
+}

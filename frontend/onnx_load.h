@@ -32,8 +32,10 @@ typedef struct LoadOptions {
   int num_input_shapes;
 } LoadOptions;
 
-/* Parses "NAME=1,3,224,224" (also "NAME=" for a scalar). */
+/* Parses "NAME=1,3,224,224" (also "NAME=" for a scalar).  out->name is a
+ * malloc'ed copy: release it with fe_input_shape_free. */
 Status fe_parse_input_shape(const char *spec, InputShape *out, Error *err);
+void fe_input_shape_free(InputShape *s);
 
 /* *out is owned by the caller (ir_graph_free).  On error *out is NULL and
  * nothing is leaked. */

@@ -15,4 +15,10 @@
 double minifloat_decode(DType t, uint8_t code);
 uint8_t minifloat_encode(DType t, double v, bool saturate);
 
+/* float8e8m0 (a bare power of two) with ONNX Cast's `round_mode`:
+ * UP rounds any non-power up (the default), DOWN truncates, NEAREST rounds
+ * to the nearer power with ties up.  minifloat_encode uses UP. */
+typedef enum MiniRound { MINIFLOAT_ROUND_UP, MINIFLOAT_ROUND_DOWN, MINIFLOAT_ROUND_NEAREST } MiniRound;
+uint8_t minifloat_encode_e8m0(double v, bool saturate, MiniRound mode);
+
 #endif

@@ -1,143 +1,77 @@
-/* ops/movement.c: shape rules and reference kernels (placeholder until written). */
-#include "ops.h"
+/*
+ * ops/movement.c: helpers shared by the movement family (see movement.h).
+ * The ops themselves live in reshape.c, generate.c, concat.c, slice.c,
+ * pad.c, gather.c, transpose.c, tile.c and trilu.c; this file holds only the
+ * byte-moving loops they have in common.
+ */
+#include "movement.h"
 
-Status shape_concat(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Concat is not implemented yet");
-}
-Status eval_concat(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Concat is not implemented yet");
-}
+#include <string.h>
 
-Status shape_constant_of_shape(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "ConstantOfShape is not implemented yet");
-}
-Status eval_constant_of_shape(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "ConstantOfShape is not implemented yet");
-}
-
-Status shape_depth_to_space(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "DepthToSpace is not implemented yet");
-}
-Status eval_depth_to_space(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "DepthToSpace is not implemented yet");
-}
-
-Status shape_expand(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Expand is not implemented yet");
-}
-Status eval_expand(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Expand is not implemented yet");
-}
-
-Status shape_flatten(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Flatten is not implemented yet");
-}
-Status eval_flatten(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Flatten is not implemented yet");
-}
-
-Status shape_gather(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Gather is not implemented yet");
-}
-Status eval_gather(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Gather is not implemented yet");
-}
-
-Status shape_pad(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Pad is not implemented yet");
-}
-Status eval_pad(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Pad is not implemented yet");
+void mv_copy_strided(size_t es, int rank, const int64_t *dims, const void *src,
+                     int64_t src_offset, const int64_t *src_strides, void *dst) {
+  const char *s = src;
+  char *d = dst;
+  for (int k = 0; k < rank; k++)
+    if (dims[k] == 0) return;
+  if (rank == 0) {
+    memcpy(d, s + src_offset * (int64_t)es, es);
+    return;
+  }
+  int64_t idx[MV_MAX_VIEW_RANK] = {0};
+  int last = rank - 1;
+  int64_t row = dims[last], step = src_strides[last];
+  int64_t off = src_offset;
+  for (;;) {
+    /* Innermost dimension: one memcpy when it is contiguous in src. */
+    if (step == 1) {
+      memcpy(d, s + off * (int64_t)es, (size_t)row * es);
+      d += (size_t)row * es;
+    } else {
+      int64_t o = off;
+      for (int64_t i = 0; i < row; i++, o += step) {
+        memcpy(d, s + o * (int64_t)es, es);
+        d += es;
+      }
+    }
+    /* Odometer over the outer dimensions. */
+    int k = last - 1;
+    while (k >= 0) {
+      idx[k]++;
+      off += src_strides[k];
+      if (idx[k] < dims[k]) break;
+      off -= src_strides[k] * dims[k];
+      idx[k] = 0;
+      k--;
+    }
+    if (k < 0) return;
+  }
 }
 
-Status shape_range(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Range is not implemented yet");
-}
-Status eval_range(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Range is not implemented yet");
-}
-
-Status shape_reshape(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Reshape is not implemented yet");
-}
-Status eval_reshape(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Reshape is not implemented yet");
+bool mv_mul_bounded(int64_t a, int64_t b, int64_t *out) {
+  if (a < 0 || b < 0) return false;
+  if (a != 0 && b > IR_MAX_NUMEL / a) return false;
+  *out = a * b;
+  return true;
 }
 
-Status shape_scatter_nd(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "ScatterND is not implemented yet");
-}
-Status eval_scatter_nd(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "ScatterND is not implemented yet");
-}
-
-Status shape_shape(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Shape is not implemented yet");
-}
-Status eval_shape(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Shape is not implemented yet");
+Status mv_prod(const int64_t *dims, int from, int to, int64_t *out, Error *err) {
+  int64_t p = 1;
+  for (int i = from; i < to; i++)
+    if (!mv_mul_bounded(p, dims[i], &p))
+      return err_set(err, ST_SHAPE, "tensor has more than 2^40 elements");
+  *out = p;
+  return ST_OK;
 }
 
-Status shape_size(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Size is not implemented yet");
-}
-Status eval_size(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Size is not implemented yet");
-}
-
-Status shape_slice(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Slice is not implemented yet");
-}
-Status eval_slice(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Slice is not implemented yet");
+Status mv_check_index_type(const Value *v, const char *what, Error *err) {
+  if (v->dtype != DT_INT32 && v->dtype != DT_INT64)
+    return err_set(err, ST_INVALID, "%s must be int32 or int64, not %s", what,
+                   dtype_name(v->dtype));
+  return ST_OK;
 }
 
-Status shape_space_to_depth(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "SpaceToDepth is not implemented yet");
+void mv_fill(void *dst, int64_t n, const void *elem, size_t es) {
+  char *d = dst;
+  for (int64_t i = 0; i < n; i++, d += es) memcpy(d, elem, es);
 }
-Status eval_space_to_depth(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "SpaceToDepth is not implemented yet");
-}
-
-Status shape_split(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Split is not implemented yet");
-}
-Status eval_split(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Split is not implemented yet");
-}
-
-Status shape_squeeze(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Squeeze is not implemented yet");
-}
-Status eval_squeeze(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Squeeze is not implemented yet");
-}
-
-Status shape_tile(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Tile is not implemented yet");
-}
-Status eval_tile(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Tile is not implemented yet");
-}
-
-Status shape_transpose(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Transpose is not implemented yet");
-}
-Status eval_transpose(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Transpose is not implemented yet");
-}
-
-Status shape_trilu(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Trilu is not implemented yet");
-}
-Status eval_trilu(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Trilu is not implemented yet");
-}
-
-Status shape_unsqueeze(Graph *g, Node *n, Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Unsqueeze is not implemented yet");
-}
-Status eval_unsqueeze(const Node *n, const void *const in[], void *const out[], Error *err) {
-  return err_set(err, ST_UNSUPPORTED, "Unsqueeze is not implemented yet");
-}
-

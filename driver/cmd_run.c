@@ -1,0 +1,105 @@
+/*
+ * onnxc run MODEL --input NAME=FILE ...: load, run the pass pipeline, evaluate
+ * with the reference evaluator, print one summary line per output (name,
+ * dtype, shape, min, max, mean) and, with --output-dir, write each output as
+ * DIR/<sanitized name>.npy.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../ops/eval.h"
+#include "../runtime/npy.h"
+#include "driver.h"
+
+/* Creates DIR if missing (one level, like mkdir). */
+static Status ensure_dir(const char *dir, Error *err) {
+  struct stat sb;
+  if (stat(dir, &sb) == 0) {
+    if (S_ISDIR(sb.st_mode)) return ST_OK;
+    return err_set(err, ST_IO, "%s: exists and is not a directory", dir);
+  }
+  if (mkdir(dir, 0777) != 0) return err_set(err, ST_IO, "%s: cannot create: %s", dir, strerror(errno));
+  return ST_OK;
+}
+
+/* File stems for every output; a clash after sanitizing gets the output's index appended. */
+static void output_stems(const Graph *g, char (*stems)[256]) {
+  for (int i = 0; i < g->num_outputs; i++) {
+    drv_sanitize_name(g->outputs[i]->name, i, stems[i], sizeof stems[i]);
+    for (int j = 0; j < i; j++)
+      if (strcmp(stems[i], stems[j]) == 0) {
+        size_t n = strlen(stems[i]);
+        if (n > 240) n = 240;
+        snprintf(stems[i] + n, sizeof stems[i] - n, "_%d", i);
+        break;
+      }
+  }
+}
+
+static Status write_outputs(const CliOptions *o, const Graph *g, void **outs, Error *err) {
+  TRY(ensure_dir(o->output_dir, err));
+  char(*stems)[256] = calloc((size_t)g->num_outputs + 1, sizeof *stems);
+  if (!stems) return err_set(err, ST_NOMEM, "out of memory");
+  output_stems(g, stems);
+  Status st = ST_OK;
+  for (int i = 0; i < g->num_outputs && st == ST_OK; i++) {
+    const Value *v = g->outputs[i];
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.npy", o->output_dir, stems[i]);
+    st = npy_write(path, v->dtype, v->rank, v->dims, outs[i], err);
+    if (st != ST_OK) err_prefix(err, "output '%s'", v->name);
+  }
+  free(stems);
+  return st;
+}
+
+Status cmd_run(const CliOptions *o, Error *err) {
+  Graph *g = NULL;
+  HostTensor *ins = NULL;
+  const void **in_ptr = NULL;
+  void **outs = NULL;
+  TRY(drv_load(o, &g, err));
+  PipelineOptions po;
+  drv_pipeline_options(o, &po);
+  Status st = pass_run_pipeline(g, &po, err);
+  if (st != ST_OK) goto done;
+  st = drv_check_static(g, err);
+  if (st != ST_OK) goto done;
+
+  ins = calloc((size_t)g->num_inputs + 1, sizeof *ins);
+  in_ptr = calloc((size_t)g->num_inputs + 1, sizeof *in_ptr);
+  outs = calloc((size_t)g->num_outputs + 1, sizeof *outs);
+  if (!ins || !in_ptr || !outs) {
+    st = err_set(err, ST_NOMEM, "out of memory");
+    goto done;
+  }
+  st = drv_read_inputs(o, g, NULL, ins, err);
+  if (st != ST_OK) goto done;
+  for (int i = 0; i < g->num_inputs; i++) in_ptr[i] = ins[i].data;
+  for (int i = 0; i < g->num_outputs; i++) {
+    size_t nb = ir_value_nbytes(g->outputs[i]);
+    outs[i] = calloc(1, nb ? nb : 1);
+    if (!outs[i]) {
+      st = err_set(err, ST_NOMEM, "out of memory for output '%s' (%zu bytes)",
+                   g->outputs[i]->name, nb);
+      goto done;
+    }
+  }
+  st = eval_graph(g, in_ptr, outs, err);
+  if (st != ST_OK) goto done;
+  for (int i = 0; i < g->num_outputs; i++)
+    drv_print_summary(stdout, g->outputs[i]->name, g->outputs[i], outs[i]);
+  if (o->output_dir) st = write_outputs(o, g, outs, err);
+done:
+  if (ins)
+    for (int i = 0; i < g->num_inputs; i++) host_tensor_free(&ins[i]);
+  if (outs)
+    for (int i = 0; i < g->num_outputs; i++) free(outs[i]);
+  free(ins);
+  free(in_ptr);
+  free(outs);
+  ir_graph_free(g);
+  return st;
+}

@@ -1,0 +1,117 @@
+/*
+ * Shared declarations of the onnxc command-line driver.
+ *
+ *   main.c        dispatch, --help, --version, --passes
+ *   options.c     argv -> CliOptions (every flag of every command)
+ *   model.c       load a model and run the pass pipeline with the CLI's flags
+ *   tensors.c     input files (.npy / TensorProto .pb), random inputs,
+ *                 output statistics, output file names, tolerance checks
+ *   cmd_dump.c    onnxc dump     cmd_run.c  onnxc run     cmd_verify.c  onnxc verify
+ *
+ * Only main() prints errors and picks exit codes: commands return a Status
+ * and fill an Error like the library does.
+ */
+#ifndef ONNXC_DRIVER_H
+#define ONNXC_DRIVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../frontend/onnx_load.h"
+#include "../ir/graph.h"
+#include "../passes/pass.h"
+
+#define CLI_MAX_LIST 64 /* repeatable flags: --input, --input-shape, --print-ir-* */
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+typedef enum Command { CMD_NONE, CMD_DUMP, CMD_RUN, CMD_VERIFY } Command;
+
+typedef struct InputSpec {
+  const char *name; /* points into argv (the text before '=') */
+  size_t name_len;
+  const char *path;
+} InputSpec;
+
+typedef struct CliOptions {
+  Command command;
+  const char *model;
+  /* shared by every command */
+  InputShape shapes[CLI_MAX_LIST];
+  int num_shapes;
+  const char *print_before[CLI_MAX_LIST];
+  int num_print_before;
+  const char *print_after[CLI_MAX_LIST];
+  int num_print_after;
+  bool print_after_all;
+  bool time_passes;
+  bool verify_each;
+  const char *stop_after;
+  /* dump */
+  bool dot;
+  const char *output; /* -o FILE; NULL = stdout */
+  /* run and verify */
+  InputSpec inputs[CLI_MAX_LIST];
+  int num_inputs;
+  const char *output_dir; /* run */
+  bool each;              /* verify */
+  uint64_t seed;
+  double rtol, atol;
+} CliOptions;
+
+/* What parsing asks main to do besides running a command. */
+typedef enum CliAction { ACT_COMMAND, ACT_HELP, ACT_VERSION, ACT_LIST_PASSES } CliAction;
+
+/* ST_INVALID with a message on a usage error (main exits 2). */
+Status cli_parse(int argc, char **argv, CliOptions *o, CliAction *act, Error *err);
+void cli_options_free(CliOptions *o);
+void cli_print_help(FILE *f);
+
+/* Loads o->model with o's --input-shape values; *out owned by the caller. */
+Status drv_load(const CliOptions *o, Graph **out, Error *err);
+/* Fills a PipelineOptions from the CLI flags (stop_after override: NULL keeps o's). */
+void drv_pipeline_options(const CliOptions *o, PipelineOptions *p);
+/* ST_INVALID naming the first value without a static type. */
+Status drv_check_static(const Graph *g, Error *err);
+
+/* One input tensor for eval_graph: data malloc'ed. */
+typedef struct HostTensor {
+  DType dtype;
+  int rank;
+  int64_t dims[IR_MAX_RANK];
+  void *data;
+  size_t nbytes;
+} HostTensor;
+
+void host_tensor_free(HostTensor *t);
+/* Reads FILE (.npy, or a TensorProto .pb) and checks it matches v exactly. */
+Status drv_read_input(const char *path, const Value *v, HostTensor *out, Error *err);
+/* Seeded random data of v's type: floats in [-1,1), integers in [0,10), bools 0/1. */
+Status drv_random_input(const Value *v, uint64_t *rng, HostTensor *out, Error *err);
+/* Reads every --input into out[i] for graph input i, matched by name.  A
+ * graph input without --input is an error when rng is NULL, else random. */
+Status drv_read_inputs(const CliOptions *o, const Graph *g, uint64_t *rng, HostTensor *out,
+                       Error *err);
+
+/* "name  f32  [1,1000]  min=... max=... mean=..." */
+void drv_print_summary(FILE *f, const char *name, const Value *v, const void *data);
+/* Output file stem: [A-Za-z0-9_.-] kept, everything else '_', never "" or dot-leading. */
+void drv_sanitize_name(const char *name, int index, char *buf, size_t size);
+
+typedef struct ErrorStats {
+  double max_abs;
+  double max_rel;   /* over elements with |want| > atol (relative error is noise near 0) */
+  size_t num_bad, first_bad;
+} ErrorStats;
+
+/* Compares numel elements: |a-e| <= atol + rtol*|e| for floats (NaN equals
+ * NaN, infinities only themselves), exact for integers and bool. */
+bool drv_compare(DType dt, const void *got, const void *want, size_t numel, double rtol,
+                 double atol, ErrorStats *st);
+
+Status cmd_dump(const CliOptions *o, Error *err);
+Status cmd_run(const CliOptions *o, Error *err);
+Status cmd_verify(const CliOptions *o, Error *err);
+
+#endif

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what onnxc needs to build and test, on Debian 12 (bookworm), and
+# only what is missing: a second run changes nothing and needs no network.
+# Uses sudo when not run as root.  Called by quickstart.sh and test.sh.
+set -euo pipefail
+
+packages=(cmake build-essential pkg-config llvm-19-dev libprotobuf-c-dev protobuf-c-compiler
+          libcmocka-dev)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all dependencies are installed"
+  exit 0
+fi
+
+sudo=()
+if [[ "$(id -u)" -ne 0 ]]; then
+  command -v sudo >/dev/null ||
+    { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}"
+"${sudo[@]}" apt-get update
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

@@ -26,7 +26,7 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-typedef enum Command { CMD_NONE, CMD_DUMP, CMD_RUN, CMD_VERIFY } Command;
+typedef enum Command { CMD_NONE, CMD_DUMP, CMD_RUN, CMD_VERIFY, CMD_COMPILE } Command;
 
 typedef struct InputSpec {
   const char *name; /* points into argv (the text before '=') */
@@ -58,6 +58,18 @@ typedef struct CliOptions {
   bool each;              /* verify */
   uint64_t seed;
   double rtol, atol;
+  /* compile (-o is shared with dump) */
+  const char *header;     /* --header; NULL = beside the output */
+  const char *name;       /* --name PREFIX; NULL = from the model file name */
+  const char *target;     /* --target TRIPLE; NULL = host */
+  const char *mcpu;       /* -mcpu=CPU|native */
+  const char *mattr;      /* -mattr=+avx2,... */
+  int opt_level;          /* -O0..-O3, default 3 */
+  const char *emit;       /* --emit=obj|asm|llvm */
+  const char *weights;    /* --weights=embed|FILE.bin */
+  bool print_memory_plan;
+  int argc;               /* the command line, for the generated header's banner */
+  char **argv;
 } CliOptions;
 
 /* What parsing asks main to do besides running a command. */
@@ -113,5 +125,6 @@ bool drv_compare(DType dt, const void *got, const void *want, size_t numel, doub
 Status cmd_dump(const CliOptions *o, Error *err);
 Status cmd_run(const CliOptions *o, Error *err);
 Status cmd_verify(const CliOptions *o, Error *err);
+Status cmd_compile(const CliOptions *o, Error *err);
 
 #endif

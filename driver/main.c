@@ -1,6 +1,6 @@
 /*
  * onnxc: the command-line driver.  Parses the command line (options.c),
- * dispatches to one command (cmd_dump.c, cmd_run.c, cmd_verify.c) and is the
+ * dispatches to one command (cmd_compile.c, cmd_dump.c, cmd_run.c, cmd_verify.c) and is the
  * only place that prints errors and chooses the exit status:
  *   0 success, 1 bad input or verification mismatch, 2 usage error.
  * Errors are printed as `onnxc: <message>` on stderr.
@@ -35,6 +35,7 @@ int main(int argc, char **argv) {
     case CMD_DUMP: st = cmd_dump(&o, &err); break;
     case CMD_RUN: st = cmd_run(&o, &err); break;
     case CMD_VERIFY: st = cmd_verify(&o, &err); break;
+    case CMD_COMPILE: st = cmd_compile(&o, &err); break;
     case CMD_NONE: st = err_set(&err, ST_INTERNAL, "no command"); break;
     }
     break;

@@ -16,7 +16,7 @@
 #include "driver.h"
 
 /* Which commands a flag belongs to. */
-enum { F_DUMP = 1, F_RUN = 2, F_VERIFY = 4, F_ALL = 7 };
+enum { F_DUMP = 1, F_RUN = 2, F_VERIFY = 4, F_COMPILE = 8, F_ALL = 15 };
 
 typedef enum FlagId {
   FL_INPUT_SHAPE,
@@ -35,6 +35,18 @@ typedef enum FlagId {
   FL_SEED,
   FL_RTOL,
   FL_ATOL,
+  FL_HEADER,
+  FL_NAME,
+  FL_TARGET,
+  FL_MCPU,
+  FL_MATTR,
+  FL_OPT0,
+  FL_OPT1,
+  FL_OPT2,
+  FL_OPT3,
+  FL_EMIT,
+  FL_WEIGHTS,
+  FL_PRINT_MEMORY_PLAN,
 } FlagId;
 
 typedef struct Flag {
@@ -54,14 +66,26 @@ static const Flag flags[] = {
     {"--no-verify-each", FL_NO_VERIFY_EACH, false, F_ALL},
     {"--stop-after", FL_STOP_AFTER, true, F_ALL},
     {"--format", FL_FORMAT, true, F_DUMP},
-    {"-o", FL_OUTPUT, true, F_DUMP},
-    {"--output", FL_OUTPUT, true, F_DUMP},
+    {"-o", FL_OUTPUT, true, F_DUMP | F_COMPILE},
+    {"--output", FL_OUTPUT, true, F_DUMP | F_COMPILE},
     {"--input", FL_INPUT, true, F_RUN | F_VERIFY},
     {"--output-dir", FL_OUTPUT_DIR, true, F_RUN},
     {"--each", FL_EACH, false, F_VERIFY},
     {"--seed", FL_SEED, true, F_VERIFY},
     {"--rtol", FL_RTOL, true, F_VERIFY},
     {"--atol", FL_ATOL, true, F_VERIFY},
+    {"--header", FL_HEADER, true, F_COMPILE},
+    {"--name", FL_NAME, true, F_COMPILE},
+    {"--target", FL_TARGET, true, F_COMPILE},
+    {"-mcpu", FL_MCPU, true, F_COMPILE},
+    {"-mattr", FL_MATTR, true, F_COMPILE},
+    {"-O0", FL_OPT0, false, F_COMPILE},
+    {"-O1", FL_OPT1, false, F_COMPILE},
+    {"-O2", FL_OPT2, false, F_COMPILE},
+    {"-O3", FL_OPT3, false, F_COMPILE},
+    {"--emit", FL_EMIT, true, F_COMPILE},
+    {"--weights", FL_WEIGHTS, true, F_COMPILE},
+    {"--print-memory-plan", FL_PRINT_MEMORY_PLAN, false, F_COMPILE},
 };
 #define NUM_FLAGS (sizeof flags / sizeof flags[0])
 
@@ -70,10 +94,12 @@ void cli_print_help(FILE *f) {
       "usage: onnxc COMMAND MODEL.onnx [flags]\n"
       "       onnxc --help | --version | --passes\n"
       "\n"
-      "onnxc compiles ONNX vision models; today it loads, checks, optimizes and\n"
-      "evaluates them with a reference interpreter (code generation is to come).\n"
+      "onnxc compiles ONNX vision models ahead of time into one object file plus a C\n"
+      "header; it also loads, checks, optimizes and evaluates them with a reference\n"
+      "evaluator.\n"
       "\n"
       "commands:\n"
+      "  compile load, run the pass pipeline, emit MODEL.o and MODEL.h\n"
       "  dump    load, run the pass pipeline, print the IR\n"
       "  run     load, run the pipeline, evaluate on the given inputs\n"
       "  verify  compare the optimized graph with the unoptimized one on the same inputs\n"
@@ -94,6 +120,20 @@ void cli_print_help(FILE *f) {
       "dump:\n"
       "  --format=text|dot             IR as text (default) or Graphviz dot\n"
       "  -o FILE, --output=FILE        write the IR to FILE instead of stdout\n"
+      "\n"
+      "compile:\n"
+      "  -o FILE, --output=FILE        the object file (default: MODEL name + .o)\n"
+      "  --header FILE                 the C header (default: the output with .h)\n"
+      "  --name PREFIX                 prefix of the generated symbols and macros\n"
+      "                                (default: the model file name as a C identifier)\n"
+      "  --target TRIPLE               target triple (default: the host's)\n"
+      "  -mcpu=CPU|native              target CPU (default: native, the host's CPU)\n"
+      "  -mattr=+avx2,...              target features (default: those of the CPU)\n"
+      "  -O0 -O1 -O2 -O3               LLVM optimization level (default -O3)\n"
+      "  --emit=obj|asm|llvm           object file (default), assembly or LLVM IR text\n"
+      "  --weights=embed               weights in the object file (the only mode so far)\n"
+      "  --print-memory-plan           print each workspace buffer, the workspace size\n"
+      "                                and the liveness lower bound (to stderr)\n"
       "\n"
       "run:\n"
       "  --input NAME=FILE             data for graph input NAME: a .npy file or a\n"
@@ -224,12 +264,32 @@ static Status apply_flag(CliOptions *o, const Flag *f, const char *v, Error *err
   case FL_SEED: return parse_seed(v, &o->seed, err);
   case FL_RTOL: return parse_double(f->name, v, &o->rtol, err);
   case FL_ATOL: return parse_double(f->name, v, &o->atol, err);
+  case FL_HEADER: o->header = v; return ST_OK;
+  case FL_NAME: o->name = v; return ST_OK;
+  case FL_TARGET: o->target = v; return ST_OK;
+  case FL_MCPU: o->mcpu = v; return ST_OK;
+  case FL_MATTR: o->mattr = v; return ST_OK;
+  case FL_OPT0: o->opt_level = 0; return ST_OK;
+  case FL_OPT1: o->opt_level = 1; return ST_OK;
+  case FL_OPT2: o->opt_level = 2; return ST_OK;
+  case FL_OPT3: o->opt_level = 3; return ST_OK;
+  case FL_EMIT:
+    if (strcmp(v, "obj") && strcmp(v, "asm") && strcmp(v, "llvm"))
+      return err_set(err, ST_INVALID, "--emit wants obj, asm or llvm, got '%s'", v);
+    o->emit = v;
+    return ST_OK;
+  case FL_WEIGHTS:
+    if (strcmp(v, "embed") != 0)
+      return err_set(err, ST_INVALID, "--weights=%s: only --weights=embed is supported so far", v);
+    o->weights = v;
+    return ST_OK;
+  case FL_PRINT_MEMORY_PLAN: o->print_memory_plan = true; return ST_OK;
   }
   return err_set(err, ST_INTERNAL, "unhandled flag %s", f->name);
 }
 
 static int command_bit(Command c) {
-  return c == CMD_DUMP ? F_DUMP : c == CMD_RUN ? F_RUN : c == CMD_VERIFY ? F_VERIFY : 0;
+  return c == CMD_DUMP ? F_DUMP : c == CMD_RUN ? F_RUN : c == CMD_VERIFY ? F_VERIFY : c == CMD_COMPILE ? F_COMPILE : 0;
 }
 
 static const char *command_names(int bits) {
@@ -237,13 +297,15 @@ static const char *command_names(int bits) {
   case F_DUMP: return "dump";
   case F_RUN: return "run";
   case F_VERIFY: return "verify";
+  case F_COMPILE: return "compile";
+  case F_DUMP | F_COMPILE: return "dump and compile";
   case F_RUN | F_VERIFY: return "run and verify";
   default: return "every command";
   }
 }
 
 Status cli_parse(int argc, char **argv, CliOptions *o, CliAction *act, Error *err) {
-  *o = (CliOptions){.seed = 1, .rtol = 1e-4, .atol = 1e-5};
+  *o = (CliOptions){.seed = 1, .rtol = 1e-4, .atol = 1e-5, .opt_level = 3, .argc = argc, .argv = argv};
 #ifdef ONNXC_DEBUG
   o->verify_each = true;
 #endif
@@ -261,8 +323,9 @@ Status cli_parse(int argc, char **argv, CliOptions *o, CliAction *act, Error *er
         if (strcmp(a, "dump") == 0) o->command = CMD_DUMP;
         else if (strcmp(a, "run") == 0) o->command = CMD_RUN;
         else if (strcmp(a, "verify") == 0) o->command = CMD_VERIFY;
+        else if (strcmp(a, "compile") == 0) o->command = CMD_COMPILE;
         else if (strcmp(a, "help") == 0) *act = ACT_HELP;
-        else return err_set(err, ST_INVALID, "unknown command '%s' (commands: dump, run, verify)", a);
+        else return err_set(err, ST_INVALID, "unknown command '%s' (commands: compile, dump, run, verify)", a);
         if (*act == ACT_HELP) return ST_OK;
       } else if (!o->model) {
         o->model = a;
@@ -293,7 +356,7 @@ Status cli_parse(int argc, char **argv, CliOptions *o, CliAction *act, Error *er
     TRY(apply_flag(o, f, v, err));
     used[f - flags] = true;
   }
-  if (o->command == CMD_NONE) return err_set(err, ST_INVALID, "no command given (dump, run, verify)");
+  if (o->command == CMD_NONE) return err_set(err, ST_INVALID, "no command given (compile, dump, run, verify)");
   if (!o->model) return err_set(err, ST_INVALID, "no model file given");
   for (size_t i = 0; i < NUM_FLAGS; i++)
     if (used[i] && !(flags[i].commands & command_bit(o->command)))

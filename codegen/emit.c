@@ -95,6 +95,12 @@ static LLVMValueRef kernel_fn(Emit *e, const Node *n, Error *err) {
 }
 
 static Status emit_node(Emit *e, const Node *n, Error *err) {
+  /* Loop bodies are nested graphs that only the evaluator runs; a Loop left
+   * after constant folding depends on run-time data. */
+  if (n->op == OP_LOOP)
+    return ir_node_error(err, ST_UNSUPPORTED, e->g, n,
+                         "a Loop whose inputs depend on run-time data cannot be compiled (only "
+                         "Loops that constant folding removes are supported)");
   /* Views the plan aliased need no code at all. */
   if (memplan_is_view(n) && n->outputs[0] && e->plan->place[n->outputs[0]->id].alias_of >= 0)
     return ST_OK;

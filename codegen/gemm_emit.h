@@ -19,25 +19,45 @@
 
 /* Register tile and cache blocking chosen for a target (gemm_choose_tile). */
 typedef struct GemmTile {
-  int vf;        /* float32 lanes per vector */
-  int mr;        /* rows of the register tile */
-  int nv;        /* vectors per row: NR = nv * vf */
-  int64_t kc;    /* K block */
-  int64_t ncp;   /* N block, in panels of NR columns */
+  int vf;      /* float32 lanes per vector */
+  int mr;      /* rows of the register tile */
+  int nv;      /* vectors per row: NR = nv * vf */
+  int64_t kc;  /* K block */
+  int64_t ncp; /* N block, in panels of NR columns */
 } GemmTile;
 
+/* An optional hook on each final output vector (last K block, after alpha
+ * and bias, masked tails included) while it is still in a register: the
+ * fused ops' activation and residual.  r is the residual vector at the
+ * same output position (NULL without a residual); returns what to store. */
+typedef LLVMValueRef (*GemmEpilogueFn)(void *ctx, CgCtx *c, LLVMBuilderRef b, LLVMValueRef acc,
+                                       LLVMValueRef r);
+
+typedef struct GemmEpilogue {
+  GemmEpilogueFn fn;       /* NULL: plain store */
+  void *ctx;
+  bool has_res;            /* residual element (i, j) of batch t at res[r_off[t] + i*si + j*sj] */
+  int64_t res_si, res_sj;  /* res_sj is 0 or 1 */
+  const int64_t *r_off;    /* per batch element (NULL when batches == 1) */
+} GemmEpilogue;
+
 typedef struct GemmPlan {
-  int64_t m, n, k;       /* one product: [m,k] x [k,n] */
-  int64_t lda, ldc;      /* row strides of A and of the output (elements) */
-  bool b_packed;         /* B is a gemm_pack_b blob; otherwise row-major [k, ldb] */
+  int64_t m, n, k;  /* one product: [m,k] x [k,n] */
+  int64_t lda, ldc; /* row strides of A and of the output (elements) */
+  bool b_packed;    /* B is a gemm_pack_b blob; otherwise row-major [k, ldb] */
   int64_t ldb;
-  int64_t batches;       /* >= 1 */
+  int64_t batches;              /* >= 1 */
   const int64_t *a_off, *b_off; /* per batch element offsets (NULL when batches == 1) */
   float alpha, beta;
-  bool has_bias;         /* y += beta * bias[i*bias_si + j*bias_sj] */
+  bool has_bias;            /* y += beta * bias[i*bias_si + j*bias_sj] */
   int64_t bias_si, bias_sj; /* bias_sj is 0 or 1 */
   GemmTile t;
+  GemmEpilogue epi; /* zero for plain MatMul / Gemm */
 } GemmPlan;
+
+/* When true, MatMul and Gemm fall back to their reference kernels; only
+ * benchmarks set it, to time the reference path against the lowering. */
+extern bool gemm_lowering_disabled;
 
 void gemm_choose_tile(int vf, int64_t m, int64_t n, int64_t k, GemmTile *t);
 
@@ -52,5 +72,18 @@ void gemm_pack_b(const GemmTile *t, int64_t n, int64_t k, const float *b, int64_
  * data pointers (bias NULL unless p->has_bias). */
 Status gemm_emit(CgCtx *c, const GemmPlan *p, LLVMValueRef a, LLVMValueRef b, LLVMValueRef bias,
                  LLVMValueRef y, Error *err);
+/* gemm_emit with the residual's data pointer (NULL unless p->epi.has_res). */
+Status gemm_emit_fused(CgCtx *c, const GemmPlan *p, LLVMValueRef a, LLVMValueRef b,
+                       LLVMValueRef bias, LLVMValueRef res, LLVMValueRef y, Error *err);
+
+/* The MatMul lowering (codegen/lower_gemm.c) with a fused bias ([N], NULL
+ * for none) and epilogue: plain MatMul passes NULL, NULL.  When epi has a
+ * residual, r is its Value (broadcastable to the output) and rptr its data;
+ * epi's strides and offsets are filled here.  *handled = false when the
+ * node (or the residual's broadcast) does not fit the kernel. */
+Status gemm_lower_matmul_fused(CgCtx *c, const Node *n, LLVMValueRef const in[],
+                               LLVMValueRef const out[], LLVMValueRef bias,
+                               const GemmEpilogue *epi, const Value *r, LLVMValueRef rptr,
+                               bool *handled, Error *err);
 
 #endif

@@ -6,6 +6,10 @@
 
 /* NULL: no specialized lowering, the reference kernel is used. */
 static const CgLowerFn lower_table[OP_COUNT] = {
+    [OP_FUSED_CONV] = cg_lower_fused_conv,
+    [OP_FUSED_MATMUL] = cg_lower_fused_matmul,
+    [OP_SILU] = cg_lower_silu,
+    [OP_ATTENTION] = cg_lower_attention,
     [OP_MATMUL] = cg_lower_matmul,
     [OP_GEMM] = cg_lower_gemm,
     [OP_ABS] = cg_lower_abs,

@@ -88,6 +88,11 @@ Status cg_lower_batch_normalization(CgCtx *c, const Node *n, LLVMValueRef const 
 Status cg_lower_conv_transpose(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
 Status cg_lower_resize(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
 
+Status cg_lower_fused_conv(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
+Status cg_lower_fused_matmul(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
+Status cg_lower_silu(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
+Status cg_lower_attention(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
+
 /* ---- helpers for lowerings (lower.c) ---- */
 /* A new private, read-only, 64-byte aligned global holding a copy of bytes
  * (e.g. weights re-packed into a micro-kernel's panel layout). */

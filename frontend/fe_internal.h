@@ -123,6 +123,53 @@ Status fe_function_binding(Arena *a, const Onnx__FunctionProto *f, const Attr *c
                            int num_caller, const char *base_dir, Attr **out, int *num_out,
                            Error *err);
 
+/* ---- onnx_load.c: the walker's state, shared with subgraph.c ---- */
+typedef struct Loader {
+  Graph *g;                /* graph being built: the model's, or a Loop body while walking it */
+  const Onnx__ModelProto *m;
+  const char *base_dir;
+  Error *err;
+  int model_opset;
+  int num_unsup;
+  char unsup[ERROR_MSG_MAX];
+  size_t unsup_len;
+} Loader;
+
+typedef struct FeBody FeBody;
+
+typedef struct Scope {
+  SymTab names;
+  const Attr *binding;     /* caller attributes + defaults, for ref_attr_name */
+  int num_binding;
+  int opset;               /* default-domain opset in force */
+  const char *prefix;      /* "" at top level, "<call>/" inside a function */
+  int depth;
+  FeBody *body;            /* non-NULL while walking a Loop body */
+} Scope;
+
+/* Full messages (file and node context). */
+Value *fe_lookup_input(Loader *L, Scope *S, const char *name); /* (Value *)-1: out of memory */
+Status fe_define_output(Loader *L, Scope *S, const char *name, Value **out, bool *dup);
+Status fe_walk_nodes(Loader *L, Scope *S, Onnx__NodeProto *const *nodes, size_t n);
+
+/* ---- subgraph.c ---- */
+/* A Loop body being walked: the outer values it reads become extra body
+ * inputs (after the formal ones) and extra Loop inputs, in first-use order. */
+struct FeBody {
+  Graph *graph;            /* the body */
+  Scope *outer;            /* the enclosing scope (itself maybe a body) */
+  int num_captured, cap_captured;
+  Value **captured;        /* outer values, parallel to the extra body inputs */
+};
+
+/* Walks a Loop node: its body becomes a nested Graph (ir/subgraph.h) and the
+ * node an OP_LOOP in L->g.  Full messages. */
+Status fe_walk_loop(Loader *L, Scope *S, const Onnx__NodeProto *np, const char *name);
+/* Resolves `name`, unknown in body scope S, in the enclosing scopes; when
+ * found (*found), *out is the new body input standing for it (NULL when the
+ * outer name is an absent optional value).  ST_NOMEM only. */
+Status fe_body_capture(Loader *L, Scope *S, const char *name, Value **out, bool *found);
+
 /* ---- input_shape.c ---- */
 /* Applies opt's input shapes to g's runtime inputs, then refuses any input
  * dim still unknown, listing all of them.  Full messages (with source). */

@@ -18,26 +18,6 @@
 
 #define MAX_LISTED_UNSUPPORTED 40
 
-typedef struct Loader {
-  Graph *g;
-  const Onnx__ModelProto *m;
-  const char *base_dir;
-  Error *err;
-  int model_opset;
-  int num_unsup;
-  char unsup[ERROR_MSG_MAX];
-  size_t unsup_len;
-} Loader;
-
-typedef struct Scope {
-  SymTab names;
-  const Attr *binding;     /* caller attributes + defaults, for ref_attr_name */
-  int num_binding;
-  int opset;               /* default-domain opset in force */
-  const char *prefix;      /* "" at top level, "<call>/" inside a function */
-  int depth;
-} Scope;
-
 /* `source: node "name" (OpType, opset N): error: ` + the bare reason already in err. */
 static Status node_ctx(Loader *L, const char *name, const char *op_type, int opset) {
   return err_prefix(L->err, "%s: node \"%s\" (%s, opset %d): error", L->g->source, name, op_type,
@@ -85,6 +65,12 @@ static Value *lookup_input(Loader *L, Scope *S, const char *name) {
   if (!name || !*name) return NULL;
   SymEntry *e = symtab_find(&S->names, name);
   if (e) return e->v;
+  if (S->body) { /* a Loop body reading a value of an enclosing scope */
+    Value *cv;
+    bool found;
+    if (fe_body_capture(L, S, name, &cv, &found) != ST_OK) return (Value *)-1;
+    if (found) return cv;
+  }
   /* Used before any definition: a placeholder that a later node may define;
    * if none does, ir_toposort reports the dangling name. */
   char *vname = arena_printf(L->g->arena, "%s%s", S->prefix, name);
@@ -325,6 +311,8 @@ static Status walk_node(Loader *L, Scope *S, const Onnx__NodeProto *np, size_t i
   if (!*op_type) return node_fail(L, ST_INVALID, name, "?", S->opset, "node has no op_type");
   if (np->n_input > FE_MAX_NODE_IO || np->n_output > FE_MAX_NODE_IO)
     return node_fail(L, ST_INVALID, name, op_type, S->opset, "node has too many inputs or outputs");
+  if (fe_default_domain(domain) && strcmp(op_type, "Loop") == 0)
+    return fe_walk_loop(L, S, np, name);
 
   Attr *attrs;
   int num_attrs;
@@ -412,6 +400,15 @@ static Status walk_nodes(Loader *L, Scope *S, Onnx__NodeProto *const *nodes, siz
     TRY(walk_node(L, S, nodes[i], i));
   }
   return ST_OK;
+}
+
+/* Entry points for subgraph.c, which walks Loop bodies with the same walker. */
+Value *fe_lookup_input(Loader *L, Scope *S, const char *name) { return lookup_input(L, S, name); }
+Status fe_define_output(Loader *L, Scope *S, const char *name, Value **out, bool *dup) {
+  return define_output(L, S, name, out, dup);
+}
+Status fe_walk_nodes(Loader *L, Scope *S, Onnx__NodeProto *const *nodes, size_t n) {
+  return walk_nodes(L, S, nodes, n);
 }
 
 /* ---- the model ---- */

@@ -55,7 +55,8 @@ typedef enum AttrKind {
   ATTR_INTS,
   ATTR_FLOATS,
   ATTR_STRINGS,
-  ATTR_TENSOR
+  ATTR_TENSOR,
+  ATTR_GRAPH       /* a nested Graph (Loop's body); see ir/subgraph.h */
 } AttrKind;
 
 /* A tensor outside the value graph (a TENSOR attribute such as
@@ -76,7 +77,13 @@ typedef struct Attr {
   int n;           /* element count of ints / floats / strings */
   int64_t *ints;   /* ATTR_INTS */
   float *floats;   /* ATTR_FLOATS */
-  char **strings;  /* ATTR_STRINGS */
+  /* ATTR_GRAPH shares the slot of `strings` and always has n == 0, so code
+   * that copies or serializes arrays by n (ir_node_set_attr, codegen's node
+   * descriptors) never reads it; sizeof(Attr) stays what codegen mirrors. */
+  union {
+    char **strings;       /* ATTR_STRINGS */
+    struct Graph *graph;  /* ATTR_GRAPH: shares the owner graph's arena */
+  };
   Tensor *t;       /* ATTR_TENSOR */
 } Attr;
 

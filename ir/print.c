@@ -204,6 +204,11 @@ static void put_attr_value(FILE *out, const Attr *a) {
     fputc(')', out);
     break;
   }
+  case ATTR_GRAPH: /* the body itself prints indented under the node */
+    fputs("graph @", out);
+    for (const char *p = a->graph ? a->graph->name : "?"; p && *p; p++)
+      fputc(is_ident_char(*p) ? *p : '_', out);
+    break;
   }
 }
 
@@ -249,6 +254,28 @@ static void put_const_line(FILE *out, const Namer *nm, const Value *c) {
   fputc('\n', out);
 }
 
+/* A nested graph (Loop body), printed with ir_print into memory and
+ * re-emitted indented by four spaces, so it numbers its values on its own.
+ * Depth is bounded by the frontend (IR_MAX_GRAPH_DEPTH). */
+static void put_nested(FILE *out, const Graph *body) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  if (!mem) {
+    fputs("    ; (out of memory while printing a nested graph)\n", out);
+    return;
+  }
+  ir_print(body, mem);
+  fclose(mem);
+  bool at_line_start = true;
+  for (size_t i = 0; text && i < len; i++) {
+    if (at_line_start) fputs("    ", out);
+    fputc(text[i], out);
+    at_line_start = text[i] == '\n';
+  }
+  free(text);
+}
+
 static void put_node_line(FILE *out, const Namer *nm, const Node *n) {
   fputs("  ", out);
   for (int j = 0; j < n->num_outputs; j++) {
@@ -274,6 +301,9 @@ static void put_node_line(FILE *out, const Namer *nm, const Node *n) {
     put_quoted(out, n->name, false);
   }
   fputc('\n', out);
+  for (int j = 0; j < n->num_attrs; j++)
+    if (n->attrs[j].kind == ATTR_GRAPH && n->attrs[j].graph)
+      put_nested(out, n->attrs[j].graph);
 }
 
 void ir_print(const Graph *g, FILE *out) {

@@ -215,6 +215,21 @@ static Status check_types(Graph *g, Error *err) {
   return ST_OK;
 }
 
+/* Nested graphs (Loop bodies) obey the same invariants; the frontend
+ * bounds their depth. */
+static Status check_bodies(Graph *g, bool require_static, Error *err) {
+  for (int i = 0; i < g->num_nodes; i++) {
+    const Node *n = g->nodes[i];
+    for (int j = 0; j < n->num_attrs; j++) {
+      Graph *body = n->attrs[j].kind == ATTR_GRAPH ? n->attrs[j].graph : NULL;
+      if (!body) continue;
+      if (ir_verify(body, require_static, err) != ST_OK)
+        return err_prefix(err, "in the body of node \"%s\"", n->name);
+    }
+  }
+  return ST_OK;
+}
+
 Status ir_verify(Graph *g, bool require_static, Error *err) {
   int *def = malloc(((size_t)g->num_values + 1) * sizeof *def);
   if (!def) return err_set(err, ST_NOMEM, "out of memory");
@@ -222,5 +237,6 @@ Status ir_verify(Graph *g, bool require_static, Error *err) {
   if (st == ST_OK) st = check_values(g, def, err);
   free(def);
   if (st == ST_OK && require_static) st = check_types(g, err);
+  if (st == ST_OK) st = check_bodies(g, require_static, err);
   return st;
 }

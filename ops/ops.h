@@ -68,5 +68,9 @@ Status ops_set_output(Node *n, int i, DType dt, int rank, const int64_t *dims, E
 /* Same type as value v. */
 Status ops_set_output_like(Node *n, int i, const Value *v, Error *err);
 int64_t ops_numel(int rank, const int64_t *dims);
+/* Dropout that is the identity: training_mode false, or true with a ratio of
+ * 0 (torchvision's Swin exports that).  in may be NULL (compile time: only
+ * constant inputs count). */
+bool ops_dropout_is_identity(const Node *n, const void *const in[]);
 
 #endif

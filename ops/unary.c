@@ -328,7 +328,7 @@ Status eval_identity(const Node *n, const void *const in[], void *const out[], E
  * F.dropout(attn, p=0.0) without training=, so its exports carry
  * Dropout(ratio=0, training_mode=true), which is still the identity.  Any
  * other training-mode dropout is random and refused. */
-static bool dropout_is_identity(const Node *n, const void *const in[]) {
+bool ops_dropout_is_identity(const Node *n, const void *const in[]) {
   if (n->num_inputs <= 2 || !n->inputs[2]) return true;
   const Value *tm = n->inputs[2];
   const void *tmd = tm->data ? tm->data : (in ? in[2] : NULL);
@@ -348,7 +348,7 @@ Status shape_dropout(Graph *g, Node *n, Error *err) {
       return err_set(err, ST_SHAPE, "training_mode must be a scalar");
     if (!ir_value_is_const(tm))
       return err_set(err, ST_UNSUPPORTED, "training_mode must be a constant (inference only)");
-    if (!dropout_is_identity(n, NULL))
+    if (!ops_dropout_is_identity(n, NULL))
       return err_set(err, ST_UNSUPPORTED, "training_mode=true with a non-zero ratio is not "
                      "supported (inference only)");
   }
@@ -359,7 +359,7 @@ Status shape_dropout(Graph *g, Node *n, Error *err) {
 }
 
 Status eval_dropout(const Node *n, const void *const in[], void *const out[], Error *err) {
-  if (!dropout_is_identity(n, in))
+  if (!ops_dropout_is_identity(n, in))
     return err_set(err, ST_UNSUPPORTED, "training_mode=true with a non-zero ratio is not "
                    "supported (inference only)");
   TRY(eval_identity(n, in, out, err));

@@ -113,6 +113,7 @@ static uint64_t attr_hash(uint64_t h, const Attr *a) {
     for (int i = 0; i < a->n && a->strings; i++) h = hash_str(h, a->strings[i]);
     return h;
   case ATTR_TENSOR: return a->t ? hash_i64(h, a->t->dtype) : h; /* contents: compared on match */
+  case ATTR_GRAPH: return hash_bytes(h, &a->graph, sizeof a->graph); /* bodies merge only if shared */
   }
   return h;
 }
@@ -159,6 +160,7 @@ static bool attr_equal(const Attr *a, const Attr *b) {
         return false;
     return true;
   case ATTR_TENSOR: return tensor_equal(a->t, b->t);
+  case ATTR_GRAPH: return a->graph == b->graph;
   }
   return false;
 }

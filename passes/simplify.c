@@ -31,10 +31,7 @@ static const Value *input(const Node *n, int i) {
 static bool dropout_is_identity(const Graph *g, const Node *n) {
   const Value *mask = n->num_outputs > 1 ? n->outputs[1] : NULL;
   if (mask && ir_use_count(g, mask) > 0) return false;
-  const Value *training = input(n, 2);
-  if (!training) return true;
-  if (!ir_value_is_const(training) || ir_value_numel(training) != 1) return false;
-  return dtype_load_f64(training->dtype, training->data, 0) == 0;
+  return ops_dropout_is_identity(n, NULL);
 }
 
 static bool transpose_is_identity(const Node *n) {

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # From a fresh checkout to a working onnxc: installs the dependencies, builds
-# a Release build into build/, and shows onnxc on the bundled example model
-# (dump the optimized IR, run it on its sample input, verify the passes).
+# a Release build into build/, shows onnxc on the bundled example model
+# (dump the optimized IR, run it on its sample input, verify the passes),
+# compiles that model to an object file and header, and builds and runs the
+# example application (examples/app) on the bundled image as an outside
+# CMake project that finds onnxc with find_package.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -28,5 +31,24 @@ fi
 echo
 echo "== $build/onnxc verify $model"
 "$build/onnxc" verify "$model"
+
+# The bundled classifier: compile it by hand, then let the example's CMake
+# project compile it again through onnxc_add_model().
+bundled=tests/models/cnn_small_op17/model.onnx
+build_abs="$(cd "$build" && pwd)"
+echo
+echo "== $build/onnxc compile $bundled -o $build/quickstart/model.o --name model"
+mkdir -p "$build/quickstart"
+"$build/onnxc" compile "$bundled" -o "$build/quickstart/model.o" --name model
+echo "wrote $build/quickstart/model.o and $build/quickstart/model.h (see docs/ABI.md)"
+
+app="$build/quickstart/app"
+echo
+echo "== examples/app: cmake -S examples/app -B $app -Donnxc_DIR=$build_abs"
+cmake -S examples/app -B "$app" -DCMAKE_BUILD_TYPE=Release -Donnxc_DIR="$build_abs" >/dev/null
+cmake --build "$app" >/dev/null
+echo
+echo "== $app/classify examples/app/cat.ppm"
+"$app/classify" examples/app/cat.ppm
 echo
 echo "quickstart: done. Try '$build/onnxc --help'; run the tests with scripts/test.sh"

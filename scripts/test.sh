@@ -4,6 +4,8 @@
 # conformance suite), then builds Debug with AddressSanitizer and
 # UndefinedBehaviorSanitizer into build-asan/ and runs ctest there too.
 # Exits non-zero if a build or any test fails; both test runs always happen.
+# Prints the wall time of each build and test run, and the total, at the end
+# (CI's budget: 90 minutes on 2 cores for everything).
 # ONNXC_BUILD_DIR / ONNXC_ASAN_BUILD_DIR override the two build folders.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -13,17 +15,32 @@ jobs="$(nproc 2>/dev/null || echo 2)"
 build="${ONNXC_BUILD_DIR:-build}"
 asan="${ONNXC_ASAN_BUILD_DIR:-build-asan}"
 failed=()
+timings=()
+start_all=$SECONDS
+step() { # step LABEL COMMAND...: runs COMMAND, records its wall time, returns its status
+  local label="$1" t0=$SECONDS rc=0
+  shift
+  "$@" || rc=$?
+  timings+=("$(printf '%-28s %5d s%s' "$label" $((SECONDS - t0)) "$( ((rc)) && echo '  (failed)')")")
+  return $rc
+}
 
 echo "== Release build in $build/"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
-cmake --build "$build" -j"$jobs"
-(cd "$build" && ctest --output-on-failure -j"$jobs") || failed+=("ctest in $build/")
+step "Release build" cmake --build "$build" -j"$jobs"
+step "Release ctest" bash -c "cd '$build' && ctest --output-on-failure -j$jobs" ||
+  failed+=("ctest in $build/")
 
 echo "== ASan+UBSan build in $asan/"
 cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DONNXC_SANITIZE=ON
-cmake --build "$asan" -j"$jobs"
-(cd "$asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --output-on-failure -j"$jobs") || failed+=("ctest in $asan/")
+step "ASan+UBSan build" cmake --build "$asan" -j"$jobs"
+step "ASan+UBSan ctest" bash -c "cd '$asan' && ASAN_OPTIONS=detect_leaks=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$jobs" ||
+  failed+=("ctest in $asan/")
+
+echo "== wall times"
+printf '  %s\n' "${timings[@]}"
+printf '  %-28s %5d s\n' "total" $((SECONDS - start_all))
 
 if ((${#failed[@]})); then
   echo "test.sh: FAILED: ${failed[*]}" >&2

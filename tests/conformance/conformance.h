@@ -5,6 +5,7 @@
  * expected outputs.  This header joins the runner's files:
  *   main.c            command line, test discovery, one child process per test
  *   run_test.c        one test: load, pipeline, feed inputs, evaluate, compare
+ *   compiled.c        compiled mode: cg_compile, generated C harness, cc, run
  *   compare.c         ONNX's tolerance rule for one tensor
  *   known_failures.c  the tests/conformance/known_failures.txt list
  */
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "ir/dtype.h"
+#include "ir/graph.h"
 #include "ir/status.h"
 
 /* ONNX's backend tests compare with numpy assert_allclose(rtol=1e-3, atol=1e-7). */
@@ -28,7 +30,9 @@ typedef enum ResultKind { RESULT_PASS, RESULT_FAIL, RESULT_SKIP } ResultKind;
 typedef struct TestResult {
   ResultKind kind;
   double maxerr;       /* largest |got - expected| over all outputs (PASS) */
-  double eval_seconds; /* wall time of eval_graph alone */
+  double eval_seconds; /* wall time of eval_graph alone (compiled: of cg_compile) */
+  size_t ws_size;      /* compiled mode: the memory plan's workspace size ... */
+  size_t ws_lower;     /* ... and its lower bound (peak live bytes) */
   char reason[3072];   /* one line: why for FAIL and SKIP, a note for PASS */
 } TestResult;
 
@@ -36,8 +40,22 @@ typedef struct TestResult {
  * verbose prints per-output details to stderr.  freeze: when the pipeline
  * refuses a graph because a shape-determining input is not constant, bind the
  * integer and small 1-D inputs to their test data as constants and retry (the
- * PASS reason then says which). */
-void conf_run_test(const char *dir, bool verbose, bool freeze, TestResult *r);
+ * PASS reason then says which).  compiled_opt < 0 evaluates with the
+ * reference evaluator; 0..3 compiles the graph at that -O level instead. */
+void conf_run_test(const char *dir, bool verbose, bool freeze, int compiled_opt, TestResult *r);
+
+/* The memory plan may use at most this times the peak live bytes. */
+#define CONF_MAX_PLAN_RATIO 1.1
+
+/* Compiles g (after the pipeline; it gets compacted) to a .o, links it with a
+ * generated C harness, runs that as a child process on inputs (g->inputs
+ * order) and reads its outputs into outputs[i] (ir_value_nbytes each).
+ * Sets r->eval_seconds (the cg_compile time), r->ws_size and r->ws_lower
+ * (parsed from the --print-memory-plan text).  On failure returns false with
+ * one line in why; a workspace above CONF_MAX_PLAN_RATIO x the lower bound
+ * is a failure too. */
+bool conf_compiled_run(Graph *g, int opt_level, const void *const inputs[], void *const outputs[],
+                       TestResult *r, char *why, size_t size);
 
 typedef struct CompareStats {
   double max_abs;      /* largest |got - want| among finite pairs */
@@ -59,6 +77,8 @@ typedef struct KnownFailures {
 
 /* Reads `test_name<TAB>reason` lines; blank lines and '#' comments ignored. */
 Status conf_known_load(const char *path, KnownFailures *k, Error *err);
+/* Loads path and adds its names to k (for several --known-failures files). */
+Status conf_known_append(const char *path, KnownFailures *k, Error *err);
 bool conf_known_contains(const KnownFailures *k, const char *name);
 void conf_known_free(KnownFailures *k);
 

@@ -68,3 +68,19 @@ void conf_known_free(KnownFailures *k) {
   free(k->names);
   *k = (KnownFailures){0};
 }
+
+Status conf_known_append(const char *path, KnownFailures *k, Error *err) {
+  KnownFailures more;
+  TRY(conf_known_load(path, &more, err));
+  if (more.count == 0) return ST_OK;
+  char **nn = realloc(k->names, ((size_t)k->count + (size_t)more.count) * sizeof *nn);
+  if (!nn) {
+    conf_known_free(&more);
+    return err_set(err, ST_NOMEM, "out of memory");
+  }
+  k->names = nn;
+  memcpy(k->names + k->count, more.names, (size_t)more.count * sizeof *nn);
+  k->count += more.count;
+  free(more.names); /* the strings now belong to k */
+  return ST_OK;
+}

@@ -1,11 +1,12 @@
 /*
- * onnxc_conformance [--filter SUBSTRING]... [--verbose] [--known-failures FILE]
+ * onnxc_conformance [--mode=eval|compiled] [-O0..-O3] [--jobs N]
+ *                   [--filter SUBSTRING]... [--verbose] [--known-failures FILE]
  *                   [--timeout SECONDS] [--no-fork] [--no-freeze] DIR...
  *
  * Every folder under each DIR that holds a model.onnx is one test (a DIR that
- * itself holds model.onnx is one test too), run in sorted order.  Each test
- * runs in a child process, so a crash, a hang or a sanitizer report fails
- * that test only.  Prints `PASS|FAIL|SKIP name ...` per test, notes about the
+ * itself holds model.onnx is one test too), reported in sorted order.  Each
+ * test runs in a child process (up to --jobs at once), so a crash, a hang or
+ * a sanitizer report fails that test only.  Prints `PASS|FAIL|SKIP name ...` per test, notes about the
  * known-failures list, and `N passed, M failed, K skipped` as the last line.
  * Exit status: 0 when every failing test is in the known-failures list,
  * 1 otherwise or when no test matched, 2 on a usage error or an unreadable DIR.
@@ -23,6 +24,9 @@
 #include "conformance.h"
 
 #define MAX_FILTERS 64
+#define MAX_JOBS 64
+#define MAX_KNOWN 8
+#define WORST_PLANS 5
 
 typedef struct Options {
   const char *filters[MAX_FILTERS];
@@ -31,7 +35,10 @@ typedef struct Options {
   bool no_fork;
   bool no_freeze;
   unsigned timeout;
-  const char *known_path;
+  int compiled_opt; /* -1: eval mode */
+  int jobs;
+  const char *known_paths[MAX_KNOWN];
+  int num_known;
 } Options;
 
 typedef struct Totals {
@@ -40,17 +47,28 @@ typedef struct Totals {
   double eval_seconds;
   char **now_passing; /* listed tests that passed */
   int num_now_passing;
+  struct {
+    double ratio;     /* workspace / lower bound of a compiled test */
+    size_t ws, lower;
+    char name[128];
+  } worst[WORST_PLANS]; /* the largest ratios, largest first */
 } Totals;
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: onnxc_conformance [--filter SUBSTRING] [--verbose] [--known-failures FILE]\n"
+          "usage: onnxc_conformance [--mode=eval|compiled] [-O0..-O3] [--jobs N]\n"
+          "                         [--filter SUBSTRING] [--verbose] [--known-failures FILE]\n"
           "                         [--timeout SECONDS] [--no-fork] [--no-freeze] DIR...\n"
           "Runs every ONNX node test folder (model.onnx + test_data_set_0/) under each DIR\n"
           "through the frontend, the pass pipeline and the reference evaluator.\n"
+          "  --mode=compiled     compile each graph to a .o instead, link it with a generated\n"
+          "                      C harness (cc), run that and compare its outputs\n"
+          "  -O0..-O3            optimization level of compiled mode (default -O2)\n"
+          "  --jobs N            tests run at once (default 2)\n"
           "  --filter S          only tests whose name contains S (repeatable: any matches)\n"
           "  --verbose           per-output details and the evaluator's total time on stderr\n"
           "  --known-failures F  tests allowed to fail, one `name<TAB>reason` per line\n"
+          "                      (repeatable: the lists add up)\n"
           "  --timeout N         seconds before a test counts as hung (default 300)\n"
           "  --no-fork           run tests in this process (for a debugger)\n"
           "  --no-freeze         never bind shape-determining test inputs (pads, shape,\n"
@@ -99,9 +117,20 @@ static void write_full(int fd, const void *buf, size_t n) {
   }
 }
 
-/* Runs one test in a child; the child's fate becomes part of the result. */
-static void run_forked(const Options *o, const char *dir, TestResult *r) {
+/* One test started in a child process, its result still to be collected. */
+typedef struct Running {
+  pid_t pid;     /* 0: fork failed, r already holds the failure */
+  int fd;        /* read end of the result pipe */
+  char *name;    /* malloc'ed */
+  TestResult *r; /* malloc'ed */
+} Running;
+
+/* Forks the child that runs dir; the child sends its TestResult through a pipe. */
+static void start_forked(const Options *o, const char *dir, Running *run) {
   int fds[2];
+  TestResult *r = run->r;
+  run->pid = 0;
+  run->fd = -1;
   fflush(stdout);
   fflush(stderr);
   if (pipe(fds) != 0) {
@@ -121,17 +150,26 @@ static void run_forked(const Options *o, const char *dir, TestResult *r) {
     close(fds[0]);
     alarm(o->timeout);
     TestResult res;
-    conf_run_test(dir, o->verbose, !o->no_freeze, &res);
+    conf_run_test(dir, o->verbose, !o->no_freeze, o->compiled_opt, &res);
     write_full(fds[1], &res, sizeof res);
     close(fds[1]);
     /* exit, not _exit: LeakSanitizer runs at exit and turns leaks into a non-zero status. */
     exit(0);
   }
   close(fds[1]);
-  size_t got = read_full(fds[0], r, sizeof *r);
-  close(fds[0]);
+  run->pid = pid;
+  run->fd = fds[0];
+}
+
+/* Waits for the child; its fate becomes part of the result.  The result
+ * (about 3 KB) fits in the pipe's buffer, so the child never blocks on it. */
+static void finish_forked(const Options *o, Running *run) {
+  TestResult *r = run->r;
+  if (run->pid == 0) return;
+  size_t got = read_full(run->fd, r, sizeof *r);
+  close(run->fd);
   int wstatus = 0;
-  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  while (waitpid(run->pid, &wstatus, 0) < 0 && errno == EINTR) {
   }
   bool have_result = got == sizeof *r;
   if (WIFSIGNALED(wstatus)) {
@@ -154,9 +192,24 @@ static void run_forked(const Options *o, const char *dir, TestResult *r) {
   }
 }
 
+/* Keeps the WORST_PLANS largest workspace / lower-bound ratios. */
+static void note_plan(Totals *t, const char *name, const TestResult *r) {
+  if (r->ws_size == 0) return;
+  double ratio = r->ws_lower ? (double)r->ws_size / (double)r->ws_lower : 1.0;
+  int at = WORST_PLANS;
+  while (at > 0 && (t->worst[at - 1].name[0] == '\0' || t->worst[at - 1].ratio < ratio)) at--;
+  if (at == WORST_PLANS) return;
+  memmove(&t->worst[at + 1], &t->worst[at], (WORST_PLANS - 1 - (size_t)at) * sizeof t->worst[0]);
+  t->worst[at].ratio = ratio;
+  t->worst[at].ws = r->ws_size;
+  t->worst[at].lower = r->ws_lower;
+  snprintf(t->worst[at].name, sizeof t->worst[at].name, "%s", name);
+}
+
 static void record(const Options *o, const KnownFailures *known, const char *name,
                    const TestResult *r, Totals *t) {
   bool listed = conf_known_contains(known, name);
+  note_plan(t, name, r);
   t->eval_seconds += r->eval_seconds;
   switch (r->kind) {
   case RESULT_PASS:
@@ -187,28 +240,59 @@ static void record(const Options *o, const KnownFailures *known, const char *nam
   fflush(stdout);
 }
 
-static void run_one(const Options *o, const KnownFailures *known, const char *dir,
-                    const char *name, Totals *t) {
+/* Up to o->jobs tests run at once; results are collected oldest first, so
+ * the report keeps the sorted order whatever finishes first. */
+typedef struct Scheduler {
+  const Options *o;
+  const KnownFailures *known;
+  Totals *t;
+  Running window[MAX_JOBS];
+  int head, count; /* ring buffer of started tests */
+} Scheduler;
+
+static void collect_oldest(Scheduler *s) {
+  Running *run = &s->window[s->head];
+  finish_forked(s->o, run);
+  record(s->o, s->known, run->name, run->r, s->t);
+  free(run->name);
+  free(run->r);
+  s->head = (s->head + 1) % MAX_JOBS;
+  s->count--;
+}
+
+static void run_one(Scheduler *s, const char *dir, const char *name) {
+  const Options *o = s->o;
   if (!selected(o, name)) return;
   TestResult *r = malloc(sizeof *r);
-  if (!r) {
+  char *copy = strdup(name);
+  if (!r || !copy) {
     fprintf(stderr, "onnxc_conformance: out of memory\n");
-    t->failed++;
-    t->unexpected++;
+    free(r);
+    free(copy);
+    s->t->failed++;
+    s->t->unexpected++;
     return;
   }
-  if (o->no_fork) conf_run_test(dir, o->verbose, !o->no_freeze, r);
-  else run_forked(o, dir, r);
-  record(o, known, name, r, t);
-  free(r);
+  if (o->no_fork) {
+    conf_run_test(dir, o->verbose, !o->no_freeze, o->compiled_opt, r);
+    record(o, s->known, name, r, s->t);
+    free(r);
+    free(copy);
+    return;
+  }
+  if (s->count == o->jobs) collect_oldest(s);
+  Running *run = &s->window[(s->head + s->count) % MAX_JOBS];
+  *run = (Running){.name = copy, .r = r};
+  start_forked(o, dir, run);
+  s->count++;
 }
 
 /* Runs DIR itself if it is a test, else every test folder directly inside it. */
-static bool run_dir(const Options *o, const KnownFailures *known, const char *dir, Totals *t) {
+static bool run_dir(Scheduler *s, const char *dir) {
   char path[4096];
   snprintf(path, sizeof path, "%s/model.onnx", dir);
   if (is_file(path)) {
-    run_one(o, known, dir, base_name(dir), t);
+    run_one(s, dir, base_name(dir));
     return true;
   }
   struct dirent **list = NULL;
@@ -223,7 +307,7 @@ static bool run_dir(const Options *o, const KnownFailures *known, const char *di
       char sub[4096];
       snprintf(sub, sizeof sub, "%s/%s", dir, e);
       snprintf(path, sizeof path, "%s/model.onnx", sub);
-      if (is_file(path)) run_one(o, known, sub, e, t);
+      if (is_file(path)) run_one(s, sub, e);
     }
     free(list[i]);
   }
@@ -232,7 +316,9 @@ static bool run_dir(const Options *o, const KnownFailures *known, const char *di
 }
 
 static int parse_args(int argc, char **argv, Options *o, int *first_dir) {
-  *o = (Options){.timeout = 300};
+  *o = (Options){.timeout = 300, .compiled_opt = -1, .jobs = 2};
+  int opt_level = 2;
+  bool compiled = false;
   int i = 1;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -242,7 +328,13 @@ static int parse_args(int argc, char **argv, Options *o, int *first_dir) {
       break;
     }
     if (a[0] != '-') break;
-    if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+    if (strcmp(a, "--mode=eval") == 0) {
+      compiled = false;
+    } else if (strcmp(a, "--mode=compiled") == 0) {
+      compiled = true;
+    } else if (a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && a[3] == '\0') {
+      opt_level = a[2] - '0';
+    } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
       o->verbose = true;
     } else if (strcmp(a, "--no-fork") == 0) {
       o->no_fork = true;
@@ -252,7 +344,7 @@ static int parse_args(int argc, char **argv, Options *o, int *first_dir) {
       usage(stdout);
       exit(0);
     } else if (strncmp(a, "--filter", 8) == 0 || strncmp(a, "--known-failures", 16) == 0 ||
-               strncmp(a, "--timeout", 9) == 0) {
+               strncmp(a, "--timeout", 9) == 0 || strncmp(a, "--jobs", 6) == 0) {
       const char *eq = strchr(a, '=');
       size_t keylen = eq ? (size_t)(eq - a) : strlen(a);
       if (eq) val = eq + 1;
@@ -268,7 +360,20 @@ static int parse_args(int argc, char **argv, Options *o, int *first_dir) {
         }
         o->filters[o->num_filters++] = val;
       } else if (keylen == 16 && strncmp(a, "--known-failures", 16) == 0) {
-        o->known_path = val;
+        if (o->num_known == MAX_KNOWN) {
+          fprintf(stderr, "onnxc_conformance: more than %d --known-failures options\n", MAX_KNOWN);
+          return 2;
+        }
+        o->known_paths[o->num_known++] = val;
+      } else if (keylen == 6 && strncmp(a, "--jobs", 6) == 0) {
+        char *end;
+        errno = 0;
+        long v = strtol(val, &end, 10);
+        if (*val == '\0' || *end || errno || v < 1 || v > MAX_JOBS) {
+          fprintf(stderr, "onnxc_conformance: --jobs wants 1..%d, got '%s'\n", MAX_JOBS, val);
+          return 2;
+        }
+        o->jobs = (int)v;
       } else if (keylen == 9 && strncmp(a, "--timeout", 9) == 0) {
         char *end;
         errno = 0;
@@ -292,6 +397,7 @@ static int parse_args(int argc, char **argv, Options *o, int *first_dir) {
     usage(stderr);
     return 2;
   }
+  if (compiled) o->compiled_opt = opt_level;
   *first_dir = i;
   return 0;
 }
@@ -303,25 +409,36 @@ int main(int argc, char **argv) {
   if (rc) return rc;
 
   KnownFailures known = {0};
-  if (o.known_path) {
+  for (int i = 0; i < o.num_known; i++) {
     Error err = {0};
-    if (conf_known_load(o.known_path, &known, &err) != ST_OK) {
+    if (conf_known_append(o.known_paths[i], &known, &err) != ST_OK) {
       fprintf(stderr, "onnxc_conformance: %s\n", err.msg);
+      conf_known_free(&known);
       return 2;
     }
   }
   Totals t = {0};
+  if (o.compiled_opt >= 0)
+    printf("mode: compiled (cg_compile -O%d, host CPU, generated C harness linked with cc), "
+           "%d job(s)\n", o.compiled_opt, o.jobs);
+  Scheduler sched = {.o = &o, .known = &known, .t = &t};
   bool dirs_ok = true;
-  for (int i = first_dir; i < argc; i++) dirs_ok &= run_dir(&o, &known, argv[i], &t);
+  for (int i = first_dir; i < argc; i++) dirs_ok &= run_dir(&sched, argv[i]);
+  while (sched.count) collect_oldest(&sched);
 
   for (int i = 0; i < t.num_now_passing; i++) {
     printf("  now passing, remove from known failures: %s\n", t.now_passing[i]);
     free(t.now_passing[i]);
   }
   free(t.now_passing);
+  for (int i = 0; i < WORST_PLANS && t.worst[i].name[0]; i++)
+    printf("  memory plan, worst ratio #%d: %s  workspace %zu / lower bound %zu = %.3f\n", i + 1,
+           t.worst[i].name, t.worst[i].ws, t.worst[i].lower, t.worst[i].ratio);
   if (t.unexpected)
     printf("  %d unexpected failure(s) (not in the known-failures list)\n", t.unexpected);
-  if (o.verbose) fprintf(stderr, "time: %.3f s\n", t.eval_seconds);
+  if (o.verbose)
+    fprintf(stderr, "time: %.3f s (%s)\n", t.eval_seconds,
+            o.compiled_opt >= 0 ? "cg_compile" : "evaluator");
   printf("%d passed, %d failed, %d skipped\n", t.passed, t.failed, t.skipped);
   conf_known_free(&known);
   if (!dirs_ok) return 2;

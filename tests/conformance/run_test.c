@@ -37,6 +37,7 @@ typedef struct TestCtx {
   const char *dir;
   bool verbose;
   bool freeze; /* retry with shape inputs bound as constants */
+  int compiled_opt; /* -1: reference evaluator; 0..3: compiled at that -O */
   int num_in, num_out;
   TensorFile in[CONF_MAX_TENSORS];
   TensorFile want[CONF_MAX_TENSORS];
@@ -265,6 +266,14 @@ static bool evaluate(TestCtx *c, TestResult *r) {
       return false;
     }
   }
+  if (c->compiled_opt >= 0) {
+    char why[sizeof r->reason];
+    if (!conf_compiled_run(g, c->compiled_opt, inputs, c->got, r, why, sizeof why)) {
+      set_reason(r, RESULT_FAIL, "%s", why);
+      return false;
+    }
+    return true;
+  }
   Error err = {0};
   double t0 = now_seconds();
   Status st = eval_graph(g, inputs, c->got, &err);
@@ -337,7 +346,7 @@ static void run(TestCtx *c, TestResult *r) {
     snprintf(r->reason, sizeof r->reason, "[input(s) %s bound as constants]", c->frozen_list);
 }
 
-void conf_run_test(const char *dir, bool verbose, bool freeze, TestResult *r) {
+void conf_run_test(const char *dir, bool verbose, bool freeze, int compiled_opt, TestResult *r) {
   *r = (TestResult){.kind = RESULT_FAIL};
   TestCtx *c = calloc(1, sizeof *c);
   if (!c) {
@@ -347,6 +356,7 @@ void conf_run_test(const char *dir, bool verbose, bool freeze, TestResult *r) {
   c->dir = dir;
   c->verbose = verbose;
   c->freeze = freeze;
+  c->compiled_opt = compiled_opt;
   run(c, r);
   for (int i = 0; i < CONF_MAX_TENSORS; i++) {
     fe_tensor_file_free(&c->in[i]);

@@ -1,0 +1,34 @@
+/*
+ * The epilogue hook of the conv-family emitters (conv_direct.c,
+ * conv_pointwise.c, conv_window.c) for onnxc.FusedConv: where a kernel
+ * stores an output vector it calls one of these, which apply the node's
+ * activation and residual (epilogue.h) when cv->epi is set and otherwise
+ * emit exactly the store the plain Conv kernel always did.  The residual
+ * element of an output address is found at the same element offset from
+ * the kernel's R parameter (param 2) as the address has from Y (param 1).
+ */
+#ifndef ONNXC_CODEGEN_CONV_EPILOGUE_H
+#define ONNXC_CODEGEN_CONV_EPILOGUE_H
+
+#include "conv_emit.h"
+#include "conv_ir.h"
+
+/* Set by benchmarks to time the reference kernel of onnxc.FusedConv:
+ * cg_lower_fused_conv then leaves *handled false (lower_fused_conv.c). */
+extern bool cg_fused_conv_lowering_disabled;
+
+/* Pointer parameters of the kernel: x, y, plus r with a residual. */
+int cv_epi_nptr(const CvConv *cv);
+/* Fills the call arguments (x, y [, r]) and returns their count. */
+int cv_epi_args(const CvConv *cv, LLVMValueRef x, LLVMValueRef y, LLVMValueRef args[3]);
+
+/* Stores the first `lanes` lanes of vector v at p (masked when < vf). */
+void cv_epi_store_vec(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef p, int lanes);
+/* Stores float v at p. */
+void cv_epi_store_scalar(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef p);
+/* v after the epilogue, for a vector whose lane l (< lanes) is the output
+ * element at p + l * stride floats; v itself without an epilogue. */
+LLVMValueRef cv_epi_strided(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef p,
+                            int64_t stride, int lanes);
+
+#endif

@@ -1,0 +1,484 @@
+/*
+ * IR for the float32 matrix product (see gemm_emit.h).  Two levels:
+ *
+ *   tile function   one MR x NR block of the output over one K block: the
+ *                   accumulators are SSA vectors carried around the k loop
+ *                   (so they live in registers by construction), each step
+ *                   loads NV vectors of B and broadcasts MR scalars of A.
+ *                   Variants for the M tail (fewer rows) and N tail
+ *                   (masked last vector) are separate functions.
+ *   driver          batch -> N block -> K block -> M tiles -> N panels,
+ *                   calling the tile variants with pointers into A, B, Y.
+ *
+ * Partial sums of earlier K blocks are kept in Y; the last K block applies
+ * alpha, beta * bias and the plan's epilogue hook (activation, residual of
+ * the fused ops) and stores once.
+ */
+#include "gemm_emit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct GemmIR {
+  CgCtx *c;
+  LLVMTypeRef f32, vec, i64, i32, i1, ptr;
+  LLVMValueRef fma, mload, mstore;
+  LLVMTypeRef fma_ty, mload_ty, mstore_ty;
+} GemmIR;
+
+static LLVMValueRef intrinsic(GemmIR *g, const char *name, LLVMTypeRef *tys, unsigned ntys,
+                              LLVMTypeRef *fty) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  *fty = LLVMIntrinsicGetType(g->c->ctx, id, tys, ntys);
+  return LLVMGetIntrinsicDeclaration(g->c->mod, id, tys, ntys);
+}
+
+static void gemm_ir_init(GemmIR *g, CgCtx *c, int vf) {
+  g->c = c;
+  g->f32 = LLVMFloatTypeInContext(c->ctx);
+  g->vec = LLVMVectorType(g->f32, (unsigned)vf);
+  g->i64 = LLVMInt64TypeInContext(c->ctx);
+  g->i32 = LLVMInt32TypeInContext(c->ctx);
+  g->i1 = LLVMInt1TypeInContext(c->ctx);
+  g->ptr = LLVMPointerTypeInContext(c->ctx, 0);
+  LLVMTypeRef vt = g->vec;
+  g->fma = intrinsic(g, c->has_fma ? "llvm.fma" : "llvm.fmuladd", &vt, 1, &g->fma_ty);
+  LLVMTypeRef lt[2] = {g->vec, g->ptr};
+  g->mload = intrinsic(g, "llvm.masked.load", lt, 2, &g->mload_ty);
+  g->mstore = intrinsic(g, "llvm.masked.store", lt, 2, &g->mstore_ty);
+}
+
+static LLVMValueRef i64c(GemmIR *g, int64_t v) {
+  return LLVMConstInt(g->i64, (unsigned long long)v, 1);
+}
+
+static LLVMValueRef gep_f(GemmIR *g, LLVMBuilderRef b, LLVMValueRef p, LLVMValueRef idx) {
+  return LLVMBuildGEP2(b, g->f32, p, &idx, 1, "");
+}
+
+static LLVMValueRef splat(GemmIR *g, LLVMBuilderRef b, LLVMValueRef s) {
+  LLVMValueRef v =
+      LLVMBuildInsertElement(b, LLVMGetPoison(g->vec), s, LLVMConstInt(g->i32, 0, 0), "");
+  return LLVMBuildShuffleVector(b, v, LLVMGetPoison(g->vec),
+                                LLVMConstNull(LLVMVectorType(g->i32, LLVMGetVectorSize(g->vec))),
+                                "");
+}
+
+/* Lanes [0, lanes) set. */
+static LLVMValueRef lane_mask(GemmIR *g, int lanes) {
+  LLVMValueRef bits[64];
+  unsigned vf = LLVMGetVectorSize(g->vec);
+  for (unsigned i = 0; i < vf; i++) bits[i] = LLVMConstInt(g->i1, (int)i < lanes, 0);
+  return LLVMConstVector(bits, vf);
+}
+
+/* Vector load/store of `lanes` floats (lanes < vf: masked). */
+static LLVMValueRef vload(GemmIR *g, LLVMBuilderRef b, LLVMValueRef p, int lanes) {
+  if (lanes >= (int)LLVMGetVectorSize(g->vec)) {
+    LLVMValueRef v = LLVMBuildLoad2(b, g->vec, p, "");
+    LLVMSetAlignment(v, 4);
+    return v;
+  }
+  LLVMValueRef args[] = {p, LLVMConstInt(g->i32, 4, 0), lane_mask(g, lanes), LLVMConstNull(g->vec)};
+  return LLVMBuildCall2(b, g->mload_ty, g->mload, args, 4, "");
+}
+
+static void vstore(GemmIR *g, LLVMBuilderRef b, LLVMValueRef v, LLVMValueRef p, int lanes) {
+  if (lanes >= (int)LLVMGetVectorSize(g->vec)) {
+    LLVMSetAlignment(LLVMBuildStore(b, v, p), 4);
+    return;
+  }
+  LLVMValueRef args[] = {v, p, LLVMConstInt(g->i32, 4, 0), lane_mask(g, lanes)};
+  LLVMBuildCall2(b, g->mstore_ty, g->mstore, args, 4, "");
+}
+
+enum { MAXR = 16, MAXV = 8 };
+
+/* One tile-function variant: mr rows, nv vectors, the last with `tail`
+ * valid lanes. */
+typedef struct TileShape {
+  int mr, nv, tail;
+} TileShape;
+
+static int lanes_of(const GemmPlan *p, const TileShape *s, int v) {
+  return v == s->nv - 1 ? s->tail : p->t.vf;
+}
+
+/* void tile(ptr a, ptr b, ptr y, ptr bias, i64 kc, i1 first, i1 last, ptr res) */
+static LLVMValueRef emit_tile(GemmIR *g, const GemmPlan *p, const TileShape *s) {
+  CgCtx *c = g->c;
+  LLVMTypeRef params[] = {g->ptr, g->ptr, g->ptr, g->ptr, g->i64, g->i1, g->i1, g->ptr};
+  LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(c->ctx), params, 8, 0);
+  char name[96];
+  snprintf(name, sizeof name, "onnxc.gemm_tile.%d", c->counter++);
+  LLVMValueRef fn = LLVMAddFunction(c->mod, name, fty);
+  LLVMSetLinkage(fn, LLVMInternalLinkage);
+  unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                          LLVMCreateEnumAttribute(c->ctx, nounwind, 0));
+  unsigned na = LLVMGetEnumAttributeKindForName("noalias", 7);
+  for (unsigned i = 1; i <= 4; i++)
+    LLVMAddAttributeAtIndex(fn, i, LLVMCreateEnumAttribute(c->ctx, na, 0));
+  LLVMAddAttributeAtIndex(fn, 8, LLVMCreateEnumAttribute(c->ctx, na, 0));
+  LLVMValueRef a = LLVMGetParam(fn, 0), bp = LLVMGetParam(fn, 1), y = LLVMGetParam(fn, 2),
+               bias = LLVMGetParam(fn, 3), kc = LLVMGetParam(fn, 4), first = LLVMGetParam(fn, 5),
+               last = LLVMGetParam(fn, 6), res = LLVMGetParam(fn, 7);
+
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(c->ctx);
+  LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(c->ctx, fn, "entry");
+  LLVMBasicBlockRef init_zero = LLVMAppendBasicBlockInContext(c->ctx, fn, "zero");
+  LLVMBasicBlockRef init_load = LLVMAppendBasicBlockInContext(c->ctx, fn, "reload");
+  LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(c->ctx, fn, "k");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, fn, "done");
+  LLVMBasicBlockRef epi = LLVMAppendBasicBlockInContext(c->ctx, fn, "epilogue");
+  LLVMBasicBlockRef partial = LLVMAppendBasicBlockInContext(c->ctx, fn, "partial");
+  LLVMBasicBlockRef ret = LLVMAppendBasicBlockInContext(c->ctx, fn, "ret");
+  LLVMPositionBuilderAtEnd(b, entry);
+  LLVMBuildCondBr(b, first, init_zero, init_load);
+  LLVMPositionBuilderAtEnd(b, init_zero);
+  LLVMBuildBr(b, loop);
+
+  /* Earlier K blocks left partial sums in y. */
+  LLVMValueRef loaded[MAXR][MAXV];
+  LLVMPositionBuilderAtEnd(b, init_load);
+  for (int i = 0; i < s->mr; i++)
+    for (int v = 0; v < s->nv; v++)
+      loaded[i][v] =
+          vload(g, b, gep_f(g, b, y, i64c(g, i * p->ldc + v * p->t.vf)), lanes_of(p, s, v));
+  LLVMBuildBr(b, loop);
+
+  LLVMPositionBuilderAtEnd(b, loop);
+  LLVMValueRef k = LLVMBuildPhi(b, g->i64, "p");
+  LLVMValueRef acc[MAXR][MAXV], phi[MAXR][MAXV];
+  for (int i = 0; i < s->mr; i++)
+    for (int v = 0; v < s->nv; v++) acc[i][v] = phi[i][v] = LLVMBuildPhi(b, g->vec, "");
+  int64_t b_ld = p->b_packed ? (int64_t)p->t.nv * p->t.vf : p->ldb;
+  LLVMValueRef brow = gep_f(g, b, bp, LLVMBuildMul(b, k, i64c(g, b_ld), ""));
+  LLVMValueRef bv[MAXV];
+  for (int v = 0; v < s->nv; v++) {
+    /* Packed panels are zero-padded to NR: only in-place B needs masks. */
+    int lanes = p->b_packed ? p->t.vf : lanes_of(p, s, v);
+    bv[v] = vload(g, b, gep_f(g, b, brow, i64c(g, v * p->t.vf)), lanes);
+  }
+  for (int i = 0; i < s->mr; i++) {
+    LLVMValueRef ai =
+        LLVMBuildLoad2(b, g->f32, gep_f(g, b, a, LLVMBuildAdd(b, k, i64c(g, i * p->lda), "")), "");
+    LLVMValueRef as = splat(g, b, ai);
+    for (int v = 0; v < s->nv; v++) {
+      LLVMValueRef args[] = {as, bv[v], acc[i][v]};
+      acc[i][v] = LLVMBuildCall2(b, g->fma_ty, g->fma, args, 3, "");
+    }
+  }
+  LLVMValueRef k1 = LLVMBuildAdd(b, k, i64c(g, 1), "");
+  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, k1, kc, ""), loop, done);
+  LLVMValueRef zero64 = i64c(g, 0), zerov = LLVMConstNull(g->vec);
+  LLVMAddIncoming(k, &zero64, &init_zero, 1);
+  LLVMAddIncoming(k, &zero64, &init_load, 1);
+  LLVMAddIncoming(k, &k1, &loop, 1);
+  for (int i = 0; i < s->mr; i++)
+    for (int v = 0; v < s->nv; v++) {
+      LLVMAddIncoming(phi[i][v], &zerov, &init_zero, 1);
+      LLVMAddIncoming(phi[i][v], &loaded[i][v], &init_load, 1);
+      LLVMAddIncoming(phi[i][v], &acc[i][v], &loop, 1);
+    }
+
+  LLVMPositionBuilderAtEnd(b, done);
+  LLVMBuildCondBr(b, last, epi, partial);
+  LLVMPositionBuilderAtEnd(b, partial);
+  for (int i = 0; i < s->mr; i++)
+    for (int v = 0; v < s->nv; v++)
+      vstore(g, b, acc[i][v], gep_f(g, b, y, i64c(g, i * p->ldc + v * p->t.vf)), lanes_of(p, s, v));
+  LLVMBuildBr(b, ret);
+
+  /* y = alpha * acc + beta * bias, written once. */
+  LLVMPositionBuilderAtEnd(b, epi);
+  LLVMValueRef alpha = splat(g, b, LLVMConstReal(g->f32, p->alpha));
+  LLVMValueRef beta = splat(g, b, LLVMConstReal(g->f32, p->beta));
+  for (int i = 0; i < s->mr; i++)
+    for (int v = 0; v < s->nv; v++) {
+      LLVMValueRef r = acc[i][v];
+      if (p->alpha != 1.0f) r = LLVMBuildFMul(b, r, alpha, "");
+      if (p->has_bias) {
+        LLVMValueRef bi;
+        if (p->bias_sj) {
+          bi = vload(g, b, gep_f(g, b, bias, i64c(g, i * p->bias_si + v * p->t.vf)),
+                     lanes_of(p, s, v));
+        } else {
+          bi = splat(g, b,
+                     LLVMBuildLoad2(b, g->f32, gep_f(g, b, bias, i64c(g, i * p->bias_si)), ""));
+        }
+        if (p->beta != 1.0f) bi = LLVMBuildFMul(b, bi, beta, "");
+        r = LLVMBuildFAdd(b, r, bi, "");
+      }
+      if (p->epi.fn) {
+        LLVMValueRef rv = NULL;
+        if (p->epi.has_res && p->epi.res_sj)
+          rv = vload(g, b, gep_f(g, b, res, i64c(g, i * p->epi.res_si + v * p->t.vf)),
+                     lanes_of(p, s, v));
+        else if (p->epi.has_res)
+          rv = splat(g, b,
+                     LLVMBuildLoad2(b, g->f32, gep_f(g, b, res, i64c(g, i * p->epi.res_si)), ""));
+        r = p->epi.fn(p->epi.ctx, c, b, r, rv);
+      }
+      vstore(g, b, r, gep_f(g, b, y, i64c(g, i * p->ldc + v * p->t.vf)), lanes_of(p, s, v));
+    }
+  LLVMBuildBr(b, ret);
+  LLVMPositionBuilderAtEnd(b, ret);
+  LLVMBuildRetVoid(b);
+  LLVMDisposeBuilder(b);
+  return fn;
+}
+
+/* ---- driver ------------------------------------------------------------ */
+
+/* A counted loop `for (iv = start; iv < end; iv++)` built with a phi. */
+typedef struct Loop {
+  LLVMBasicBlockRef check, body, exit;
+  LLVMValueRef iv;
+} Loop;
+
+static Loop loop_open(GemmIR *g, LLVMBuilderRef b, LLVMValueRef fn, LLVMValueRef start,
+                      LLVMValueRef end) {
+  Loop l;
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(b);
+  l.check = LLVMAppendBasicBlockInContext(g->c->ctx, fn, "");
+  l.body = LLVMAppendBasicBlockInContext(g->c->ctx, fn, "");
+  l.exit = LLVMAppendBasicBlockInContext(g->c->ctx, fn, "");
+  LLVMBuildBr(b, l.check);
+  LLVMPositionBuilderAtEnd(b, l.check);
+  l.iv = LLVMBuildPhi(b, g->i64, "");
+  LLVMAddIncoming(l.iv, &start, &pre, 1);
+  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, l.iv, end, ""), l.body, l.exit);
+  LLVMPositionBuilderAtEnd(b, l.body);
+  return l;
+}
+
+static void loop_close(GemmIR *g, LLVMBuilderRef b, Loop *l) {
+  LLVMValueRef next = LLVMBuildAdd(b, l->iv, i64c(g, 1), "");
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
+  LLVMAddIncoming(l->iv, &next, &latch, 1);
+  LLVMBuildBr(b, l->check);
+  LLVMPositionBuilderAtEnd(b, l->exit);
+}
+
+/* Values the panel loop needs, computed by the enclosing loops. */
+typedef struct Frame {
+  LLVMValueRef fn, a, b, y, bias, res; /* batch bases */
+  LLVMValueRef jp0, jp1, pc, kc, first, last;
+} Frame;
+
+static void call_tile(GemmIR *g, LLVMBuilderRef b, LLVMValueRef tile, LLVMValueRef args[8]) {
+  (void)g;
+  LLVMTypeRef fty = LLVMGlobalGetValueType(tile);
+  LLVMBuildCall2(b, fty, tile, args, 8, "");
+}
+
+/* The tile of rows [i0, i0 + mr) x panel jp (tail variant on the last
+ * panel when N is ragged). */
+static void emit_one(GemmIR *g, LLVMBuilderRef b, const GemmPlan *p, const Frame *f,
+                     LLVMValueRef i0, LLVMValueRef jp, LLVMValueRef full, LLVMValueRef tail) {
+  int64_t nr = (int64_t)p->t.nv * p->t.vf;
+  int64_t npanels = (p->n + nr - 1) / nr;
+  LLVMValueRef j0 = LLVMBuildMul(b, jp, i64c(g, nr), "");
+  LLVMValueRef args[8];
+  args[0] = gep_f(g, b, f->a, LLVMBuildAdd(b, LLVMBuildMul(b, i0, i64c(g, p->lda), ""), f->pc, ""));
+  if (p->b_packed)
+    args[1] = gep_f(g, b, f->b,
+                    LLVMBuildAdd(b, LLVMBuildMul(b, jp, i64c(g, p->k * nr), ""),
+                                 LLVMBuildMul(b, f->pc, i64c(g, nr), ""), ""));
+  else
+    args[1] =
+        gep_f(g, b, f->b, LLVMBuildAdd(b, LLVMBuildMul(b, f->pc, i64c(g, p->ldb), ""), j0, ""));
+  args[2] = gep_f(g, b, f->y, LLVMBuildAdd(b, LLVMBuildMul(b, i0, i64c(g, p->ldc), ""), j0, ""));
+  if (p->has_bias)
+    args[3] = gep_f(g, b, f->bias,
+                    LLVMBuildAdd(b, LLVMBuildMul(b, i0, i64c(g, p->bias_si), ""),
+                                 LLVMBuildMul(b, j0, i64c(g, p->bias_sj), ""), ""));
+  else
+    args[3] = LLVMConstNull(g->ptr);
+  args[4] = f->kc;
+  args[5] = f->first;
+  args[6] = f->last;
+  if (p->epi.has_res)
+    args[7] = gep_f(g, b, f->res,
+                    LLVMBuildAdd(b, LLVMBuildMul(b, i0, i64c(g, p->epi.res_si), ""),
+                                 LLVMBuildMul(b, j0, i64c(g, p->epi.res_sj), ""), ""));
+  else
+    args[7] = LLVMConstNull(g->ptr);
+  if (tail && full) {
+    LLVMBasicBlockRef bt = LLVMAppendBasicBlockInContext(g->c->ctx, f->fn, "ntail");
+    LLVMBasicBlockRef bf = LLVMAppendBasicBlockInContext(g->c->ctx, f->fn, "nfull");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->c->ctx, f->fn, "");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, jp, i64c(g, npanels - 1), ""), bt, bf);
+    LLVMPositionBuilderAtEnd(b, bt);
+    call_tile(g, b, tail, args);
+    LLVMBuildBr(b, join);
+    LLVMPositionBuilderAtEnd(b, bf);
+    call_tile(g, b, full, args);
+    LLVMBuildBr(b, join);
+    LLVMPositionBuilderAtEnd(b, join);
+  } else {
+    call_tile(g, b, full ? full : tail, args);
+  }
+}
+
+/* All tiles of one (N block, K block), row tiles outside panels: the A
+ * rows of a tile stay in L1 while the block's B panels stream from L2
+ * (measured faster than the other order on the ViT shapes).  tiles[0] =
+ * full-height variants, tiles[1] = M tail. */
+static void emit_block(GemmIR *g, LLVMBuilderRef b, const GemmPlan *p, const Frame *f,
+                       LLVMValueRef tiles[2][2]) {
+  const GemmTile *t = &p->t;
+  int64_t m_full = p->m / t->mr, m_rem = p->m % t->mr;
+  LLVMValueRef i_tail = i64c(g, m_full * t->mr);
+  if (m_full > 0) {
+    Loop li = loop_open(g, b, f->fn, i64c(g, 0), i64c(g, m_full));
+    LLVMValueRef i0 = LLVMBuildMul(b, li.iv, i64c(g, t->mr), "");
+    Loop lp = loop_open(g, b, f->fn, f->jp0, f->jp1);
+    emit_one(g, b, p, f, i0, lp.iv, tiles[0][0], tiles[0][1]);
+    loop_close(g, b, &lp);
+    loop_close(g, b, &li);
+  }
+  if (m_rem > 0) {
+    Loop lp = loop_open(g, b, f->fn, f->jp0, f->jp1);
+    emit_one(g, b, p, f, i_tail, lp.iv, tiles[1][0], tiles[1][1]);
+    loop_close(g, b, &lp);
+  }
+}
+
+Status gemm_emit(CgCtx *c, const GemmPlan *p, LLVMValueRef a, LLVMValueRef bsrc, LLVMValueRef bias,
+                 LLVMValueRef y, Error *err) {
+  return gemm_emit_fused(c, p, a, bsrc, bias, NULL, y, err);
+}
+
+Status gemm_emit_fused(CgCtx *c, const GemmPlan *p, LLVMValueRef a, LLVMValueRef bsrc,
+                       LLVMValueRef bias, LLVMValueRef res, LLVMValueRef y, Error *err) {
+  GemmIR g;
+  gemm_ir_init(&g, c, p->t.vf);
+  const GemmTile *t = &p->t;
+  int64_t nr = (int64_t)t->nv * t->vf;
+  if (t->mr < 1 || t->mr > MAXR || t->nv < 1 || t->nv > MAXV || t->vf > 64 || p->m < 1 ||
+      p->n < 1 || p->k < 1 || t->kc < 1 || t->ncp < 1)
+    return err_set(err, ST_INTERNAL, "bad gemm plan");
+  if (p->epi.has_res && (!res || !p->epi.fn || (p->batches > 1 && !p->epi.r_off)))
+    return err_set(err, ST_INTERNAL, "bad gemm residual");
+  int64_t npanels = (p->n + nr - 1) / nr;
+  int64_t n_full = p->n / nr, n_rem = p->n % nr;
+  int64_t m_full = p->m / t->mr, m_rem = p->m % t->mr;
+  int64_t nkb = (p->k + t->kc - 1) / t->kc;
+  int64_t njb = (npanels + t->ncp - 1) / t->ncp;
+
+  /* Tile variants: [full rows | M tail] x [full panel | N tail]. */
+  LLVMValueRef tiles[2][2] = {{NULL, NULL}, {NULL, NULL}};
+  for (int mi = 0; mi < 2; mi++) {
+    int mr = mi == 0 ? t->mr : (int)m_rem;
+    if (mi == 0 ? m_full == 0 : m_rem == 0) continue;
+    if (n_full > 0) {
+      TileShape s = {mr, t->nv, t->vf};
+      tiles[mi][0] = emit_tile(&g, p, &s);
+    }
+    if (n_rem > 0) {
+      TileShape s = {mr, (int)((n_rem + t->vf - 1) / t->vf),
+                     (int)(n_rem % t->vf ? n_rem % t->vf : t->vf)};
+      tiles[mi][1] = emit_tile(&g, p, &s);
+    }
+  }
+
+  LLVMValueRef fn;
+  LLVMBuilderRef b;
+  cg_begin_kernel(c, p->b_packed ? "gemm_packed" : "gemm", 5, true, &fn, &b);
+  LLVMValueRef pa = LLVMGetParam(fn, 0), pb = LLVMGetParam(fn, 1), pbias = LLVMGetParam(fn, 2),
+               py = LLVMGetParam(fn, 3), pres = LLVMGetParam(fn, 4);
+  LLVMValueRef aoff_tab = NULL, boff_tab = NULL, roff_tab = NULL;
+  if (p->batches > 1) {
+    aoff_tab = cg_const_blob(c, p->a_off, (size_t)p->batches * sizeof(int64_t), "gemm_aoff");
+    boff_tab = cg_const_blob(c, p->b_off, (size_t)p->batches * sizeof(int64_t), "gemm_boff");
+    if (p->epi.has_res)
+      roff_tab = cg_const_blob(c, p->epi.r_off, (size_t)p->batches * sizeof(int64_t), "gemm_roff");
+  }
+  Frame f = {.fn = fn, .bias = pbias, .res = pres};
+  Loop lb = loop_open(&g, b, fn, i64c(&g, 0), i64c(&g, p->batches));
+  if (p->batches > 1) {
+    LLVMValueRef ao =
+        LLVMBuildLoad2(b, g.i64, LLVMBuildGEP2(b, g.i64, aoff_tab, &lb.iv, 1, ""), "");
+    LLVMValueRef bo =
+        LLVMBuildLoad2(b, g.i64, LLVMBuildGEP2(b, g.i64, boff_tab, &lb.iv, 1, ""), "");
+    f.a = gep_f(&g, b, pa, ao);
+    f.b = gep_f(&g, b, pb, bo);
+    f.y = gep_f(&g, b, py, LLVMBuildMul(b, lb.iv, i64c(&g, p->m * p->ldc), ""));
+    if (roff_tab) {
+      LLVMValueRef ro =
+          LLVMBuildLoad2(b, g.i64, LLVMBuildGEP2(b, g.i64, roff_tab, &lb.iv, 1, ""), "");
+      f.res = gep_f(&g, b, pres, ro);
+    }
+  } else {
+    f.a = pa;
+    f.b = pb;
+    f.y = py;
+  }
+  Loop lj = loop_open(&g, b, fn, i64c(&g, 0), i64c(&g, njb));
+  f.jp0 = LLVMBuildMul(b, lj.iv, i64c(&g, t->ncp), "");
+  LLVMValueRef jp1 = LLVMBuildAdd(b, f.jp0, i64c(&g, t->ncp), "");
+  f.jp1 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, jp1, i64c(&g, npanels), ""), jp1,
+                          i64c(&g, npanels), "");
+  Loop lk = loop_open(&g, b, fn, i64c(&g, 0), i64c(&g, nkb));
+  f.pc = LLVMBuildMul(b, lk.iv, i64c(&g, t->kc), "");
+  LLVMValueRef left = LLVMBuildSub(b, i64c(&g, p->k), f.pc, "");
+  f.kc = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, left, i64c(&g, t->kc), ""), left,
+                         i64c(&g, t->kc), "");
+  f.first = LLVMBuildICmp(b, LLVMIntEQ, lk.iv, i64c(&g, 0), "");
+  f.last = LLVMBuildICmp(b, LLVMIntEQ, lk.iv, i64c(&g, nkb - 1), "");
+  emit_block(&g, b, p, &f, tiles);
+  loop_close(&g, b, &lk);
+  loop_close(&g, b, &lj);
+  loop_close(&g, b, &lb);
+  LLVMBuildRetVoid(b);
+  LLVMDisposeBuilder(b);
+
+  LLVMValueRef args[5] = {a, bsrc, bias ? bias : LLVMConstNull(g.ptr), y,
+                          res ? res : LLVMConstNull(g.ptr)};
+  cg_call_kernel(c, fn, args, 5);
+  return ST_OK;
+}
+
+/* ---- tiling and packing ------------------------------------------------ */
+
+void gemm_choose_tile(int vf, int64_t m, int64_t n, int64_t k, GemmTile *t) {
+  (void)m;
+  (void)n;
+  t->vf = vf;
+  if (vf >= 16) {
+    /* 32 zmm: 12 accumulators + 2 B vectors + broadcasts. */
+    t->mr = 6;
+    t->nv = 2;
+  } else {
+    /* 16 registers: 12 accumulators + 3 B vectors + 1 broadcast. */
+    t->mr = 4;
+    t->nv = 3;
+  }
+  enum { KC_MAX = 384, L2_BUDGET = 512 * 1024 };
+  int64_t nkb = (k + KC_MAX - 1) / KC_MAX;
+  t->kc = (k + nkb - 1) / nkb;
+  int64_t panel_bytes = t->kc * t->nv * t->vf * (int64_t)sizeof(float);
+  t->ncp = L2_BUDGET / panel_bytes;
+  if (t->ncp < 1) t->ncp = 1;
+}
+
+int64_t gemm_packed_floats(const GemmTile *t, int64_t n, int64_t k) {
+  int64_t nr = (int64_t)t->nv * t->vf;
+  return (n + nr - 1) / nr * nr * k;
+}
+
+void gemm_pack_b(const GemmTile *t, int64_t n, int64_t k, const float *b, int64_t sp, int64_t sj,
+                 float *out) {
+  int64_t nr = (int64_t)t->nv * t->vf;
+  int64_t npanels = (n + nr - 1) / nr;
+  for (int64_t jp = 0; jp < npanels; jp++)
+    for (int64_t q = 0; q < k; q++) {
+      float *row = out + (jp * k + q) * nr;
+      for (int64_t jj = 0; jj < nr; jj++) {
+        int64_t j = jp * nr + jj;
+        row[jj] = j < n ? b[q * sp + j * sj] : 0.0f;
+      }
+    }
+}

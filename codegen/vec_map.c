@@ -1,0 +1,148 @@
+/*
+ * Broadcast planning and the [rows, len] elementwise kernel; see vec_map.h.
+ * Per row: splat operands are loaded once, then full vectors of c->vf32
+ * lanes, then one masked vector for the len % vf32 tail.
+ */
+#include "vec_map.h"
+
+#include "vec_loops.h"
+#include "vec_math.h"
+
+bool vmap_plan(const Value *const ins[], int nin, const Value *out, VmapPlan *p) {
+  if (nin < 1 || nin > VMAP_MAX_IN || !ir_value_is_static(out) || out->dtype != DT_FLOAT32)
+    return false;
+  int64_t total = ir_value_numel(out);
+  if (total <= 0) return false;
+  int r = out->rank;
+  int pos[IR_MAX_RANK], m = 0;
+  for (int i = 0; i < r; i++)
+    if (out->dims[i] > 1) pos[m++] = i;
+  bool match[VMAP_MAX_IN][IR_MAX_RANK];
+  p->nin = nin;
+  for (int k = 0; k < nin; k++) {
+    const Value *v = ins[k];
+    if (!v || !ir_value_is_static(v) || v->rank > r) return false;
+    if (v->dtype != DT_FLOAT32 && v->dtype != DT_BOOL) return false;
+    p->op[k].is_bool = v->dtype == DT_BOOL;
+    int64_t d[IR_MAX_RANK];
+    for (int i = 0; i < r; i++) {
+      int j = i - (r - v->rank);
+      d[i] = j >= 0 ? v->dims[j] : 1;
+      if (d[i] != out->dims[i] && d[i] != 1) return false;
+    }
+    for (int j = 0; j < m; j++)
+      match[k][j] = d[pos[j]] == out->dims[pos[j]];
+  }
+  /* Longest suffix where every operand keeps the class of the last dim. */
+  int s = m > 0 ? m - 1 : 0;
+  while (s > 0) {
+    bool uniform = true;
+    for (int k = 0; k < nin; k++)
+      if (match[k][s - 1] != match[k][m - 1]) uniform = false;
+    if (!uniform) break;
+    s--;
+  }
+  int64_t len = 1, rows = 1;
+  for (int j = s; j < m; j++)
+    len *= out->dims[pos[j]];
+  for (int j = 0; j < s; j++)
+    rows *= out->dims[pos[j]];
+  p->len = len;
+  p->rows = rows;
+  for (int k = 0; k < nin; k++) {
+    VmapOperand *o = &p->op[k];
+    o->contig = m > 0 && match[k][m - 1];
+    int a = -1, e = -1;
+    for (int j = 0; j < s; j++) {
+      if (!match[k][j]) continue;
+      if (a < 0)
+        a = j;
+      else if (e != j)
+        return false; /* a second range */
+      e = j + 1;
+    }
+    o->div = 1;
+    o->mod = 1;
+    if (a >= 0) {
+      for (int j = e; j < s; j++)
+        o->div *= out->dims[pos[j]];
+      for (int j = a; j < e; j++)
+        o->mod *= out->dims[pos[j]];
+    }
+    o->mul = o->contig ? len : 1;
+  }
+  return true;
+}
+
+static LLVMValueRef to_mask(LLVMBuilderRef b, LLVMValueRef v8) {
+  return LLVMBuildICmp(b, LLVMIntNE, v8, LLVMConstNull(LLVMTypeOf(v8)), "");
+}
+
+/* One vector step at column j covering `count` lanes. */
+static void map_step(CgCtx *c, LLVMBuilderRef b, const VmapPlan *p, VmapFn fn, const void *ud,
+                     LLVMValueRef const base[], LLVMValueRef const off[], LLVMValueRef const spl[],
+                     LLVMValueRef outp, LLVMValueRef ooff, LLVMValueRef j, int count) {
+  int w = c->vf32;
+  LLVMTypeRef vf = vm_vec(c, w), vb = LLVMVectorType(LLVMInt8TypeInContext(c->ctx), (unsigned)w);
+  LLVMValueRef x[VMAP_MAX_IN];
+  for (int k = 0; k < p->nin; k++) {
+    if (!p->op[k].contig) {
+      x[k] = spl[k];
+      continue;
+    }
+    LLVMValueRef idx = LLVMBuildNSWAdd(b, off[k], j, "");
+    LLVMValueRef v = vl_load(c, b, p->op[k].is_bool ? vb : vf, base[k], idx, count, NULL);
+    x[k] = p->op[k].is_bool ? to_mask(b, v) : v;
+  }
+  LLVMValueRef y = fn(c, b, x, ud);
+  vl_store(c, b, y, outp, LLVMBuildNSWAdd(b, ooff, j, ""), count);
+}
+
+void vmap_emit(CgCtx *c, const VmapPlan *p, const char *tag, VmapFn fn, const void *ud,
+               LLVMValueRef const in[], LLVMValueRef out) {
+  LLVMValueRef kfn;
+  LLVMBuilderRef b;
+  cg_begin_kernel(c, tag, p->nin + 1, false, &kfn, &b);
+  int w = c->vf32;
+  LLVMTypeRef f32 = vm_f32(c), i8 = LLVMInt8TypeInContext(c->ctx);
+  LLVMValueRef base[VMAP_MAX_IN], off[VMAP_MAX_IN], spl[VMAP_MAX_IN];
+  for (int k = 0; k < p->nin; k++)
+    base[k] = LLVMGetParam(kfn, (unsigned)k);
+  LLVMValueRef outp = LLVMGetParam(kfn, (unsigned)p->nin);
+
+  VlLoop rl;
+  LLVMValueRef r = vl_loop_begin(c, b, vl_i64(c, 0), vl_i64(c, p->rows), 1, &rl);
+  for (int k = 0; k < p->nin; k++) {
+    const VmapOperand *o = &p->op[k];
+    LLVMValueRef q = r;
+    if (o->div > 1) q = LLVMBuildUDiv(b, q, vl_i64(c, o->div), "");
+    q = o->mod > 1 ? LLVMBuildURem(b, q, vl_i64(c, o->mod), "") : vl_i64(c, 0);
+    off[k] = LLVMBuildNSWMul(b, q, vl_i64(c, o->mul), "");
+    spl[k] = NULL;
+    if (!o->contig) {
+      LLVMValueRef s = LLVMBuildLoad2(b, o->is_bool ? i8 : f32,
+                                      vl_gep(c, b, o->is_bool ? i8 : f32, base[k], off[k]), "");
+      spl[k] = vm_splat(c, b, s, w);
+      if (o->is_bool) spl[k] = to_mask(b, spl[k]);
+    }
+  }
+  LLVMValueRef ooff = LLVMBuildNSWMul(b, r, vl_i64(c, p->len), "");
+  int64_t full = p->len - p->len % w;
+  if (full > 0) {
+    VlLoop jl;
+    LLVMValueRef j = vl_loop_begin(c, b, vl_i64(c, 0), vl_i64(c, full), w, &jl);
+    map_step(c, b, p, fn, ud, base, off, spl, outp, ooff, j, w);
+    vl_loop_end(c, b, &jl);
+  }
+  if (p->len % w)
+    map_step(c, b, p, fn, ud, base, off, spl, outp, ooff, vl_i64(c, full), (int)(p->len % w));
+  vl_loop_end(c, b, &rl);
+  LLVMBuildRetVoid(b);
+  LLVMDisposeBuilder(b);
+
+  LLVMValueRef args[VMAP_MAX_IN + 1];
+  for (int k = 0; k < p->nin; k++)
+    args[k] = in[k];
+  args[p->nin] = out;
+  cg_call_kernel(c, kfn, args, p->nin + 1);
+}

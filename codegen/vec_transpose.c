@@ -1,0 +1,174 @@
+/*
+ * Transpose kernels for [B, I, J, K] -> [B, J, I, K]; see vec_transpose.h.
+ */
+#include "vec_transpose.h"
+
+#include "vec_loops.h"
+#include "vec_math.h"
+
+/* perm = [0..p) ++ [q..r) ++ [p..q) ++ [r..n): finds p, q, r. */
+static bool swap_groups(int n, const int64_t *perm, int *p, int *q, int *r) {
+  int lo = 0, hi = n;
+  while (lo < n && perm[lo] == lo)
+    lo++;
+  while (hi > lo && perm[hi - 1] == hi - 1)
+    hi--;
+  if (lo >= hi) return false; /* identity */
+  int qq = (int)perm[lo];
+  if (qq <= lo || qq >= hi) return false;
+  for (int i = 0; i < hi - qq; i++)
+    if (perm[lo + i] != qq + i) return false;
+  for (int i = 0; i < qq - lo; i++)
+    if (perm[lo + (hi - qq) + i] != lo + i) return false;
+  *p = lo;
+  *q = qq;
+  *r = hi;
+  return true;
+}
+
+static LLVMValueRef mul_add(CgCtx *c, LLVMBuilderRef b, LLVMValueRef x, int64_t m, LLVMValueRef y) {
+  return LLVMBuildNSWAdd(b, LLVMBuildNSWMul(b, x, vl_i64(c, m), ""), y, "");
+}
+
+/* Rows of K floats: out[(bj*I + i)*K ..] = in[((b*I + i)*J + j)*K ..]. */
+static void emit_rows(CgCtx *c, LLVMBuilderRef b, LLVMValueRef src, LLVMValueRef dst, int64_t B,
+                      int64_t I, int64_t J, int64_t K) {
+  int w = c->vf32;
+  LLVMTypeRef vt = vm_vec(c, w);
+  VlLoop lbj, li;
+  LLVMValueRef bj = vl_loop_begin(c, b, vl_i64(c, 0), vl_i64(c, B * J), 1, &lbj);
+  LLVMValueRef bb = LLVMBuildUDiv(b, bj, vl_i64(c, J), "");
+  LLVMValueRef jj = LLVMBuildURem(b, bj, vl_i64(c, J), "");
+  LLVMValueRef i = vl_loop_begin(c, b, vl_i64(c, 0), vl_i64(c, I), 1, &li);
+  LLVMValueRef so =
+      LLVMBuildNSWMul(b, mul_add(c, b, mul_add(c, b, bb, I, i), J, jj), vl_i64(c, K), "");
+  LLVMValueRef d0 = LLVMBuildNSWMul(b, mul_add(c, b, bj, I, i), vl_i64(c, K), "");
+  int64_t full = K - K % w;
+  if (full > 0) {
+    VlLoop lk;
+    LLVMValueRef k = vl_loop_begin(c, b, vl_i64(c, 0), vl_i64(c, full), w, &lk);
+    LLVMValueRef v = vl_load(c, b, vt, src, LLVMBuildNSWAdd(b, so, k, ""), w, NULL);
+    vl_store(c, b, v, dst, LLVMBuildNSWAdd(b, d0, k, ""), w);
+    vl_loop_end(c, b, &lk);
+  }
+  if (K % w) {
+    LLVMValueRef k = vl_i64(c, full);
+    LLVMValueRef v = vl_load(c, b, vt, src, LLVMBuildNSWAdd(b, so, k, ""), (int)(K % w), NULL);
+    vl_store(c, b, v, dst, LLVMBuildNSWAdd(b, d0, k, ""), (int)(K % w));
+  }
+  vl_loop_end(c, b, &li);
+  vl_loop_end(c, b, &lbj);
+}
+
+/* Transposes w rows of w lanes in registers: one round per index bit;
+ * round s swaps the s-blocks between rows i and i + s (i with bit s clear),
+ * which exchanges that bit between the row and lane indices. */
+static void transpose_regs(CgCtx *c, LLVMBuilderRef b, LLVMValueRef *r, int w) {
+  LLVMTypeRef i32 = LLVMInt32TypeInContext(c->ctx);
+  for (int s = w / 2; s >= 1; s /= 2) {
+    LLVMValueRef lo[64], hi[64];
+    for (int j = 0; j < w; j++) {
+      lo[j] = LLVMConstInt(i32, (unsigned)((j & s) ? w + j - s : j), 0);
+      hi[j] = LLVMConstInt(i32, (unsigned)((j & s) ? w + j : j + s), 0);
+    }
+    LLVMValueRef mlo = LLVMConstVector(lo, (unsigned)w), mhi = LLVMConstVector(hi, (unsigned)w);
+    for (int i = 0; i < w; i++) {
+      if (i & s) continue;
+      LLVMValueRef a = r[i], p = r[i + s];
+      r[i] = LLVMBuildShuffleVector(b, a, p, mlo, "");
+      r[i + s] = LLVMBuildShuffleVector(b, a, p, mhi, "");
+    }
+  }
+}
+
+/* One tile at (i0, j0) with ri valid rows and cj valid columns (both
+ * compile-time constants <= w). */
+static void emit_tile(CgCtx *c, LLVMBuilderRef b, LLVMValueRef src, LLVMValueRef dst,
+                      LLVMValueRef base, LLVMValueRef i0, LLVMValueRef j0, int64_t I, int64_t J,
+                      int ri, int cj) {
+  int w = c->vf32;
+  LLVMTypeRef vt = vm_vec(c, w);
+  LLVMValueRef r[64];
+  for (int t = 0; t < w; t++) {
+    if (t >= ri) {
+      r[t] = LLVMConstNull(vt);
+      continue;
+    }
+    LLVMValueRef row = LLVMBuildNSWAdd(b, i0, vl_i64(c, t), "");
+    LLVMValueRef off = LLVMBuildNSWAdd(b, base, mul_add(c, b, row, J, j0), "");
+    r[t] = vl_load(c, b, vt, src, off, cj, NULL);
+  }
+  transpose_regs(c, b, r, w);
+  for (int t = 0; t < cj; t++) {
+    LLVMValueRef col = LLVMBuildNSWAdd(b, j0, vl_i64(c, t), "");
+    LLVMValueRef off = LLVMBuildNSWAdd(b, base, mul_add(c, b, col, I, i0), "");
+    vl_store(c, b, r[t], dst, off, ri);
+  }
+}
+
+/* The j blocks of one block row of tiles (ri valid rows). */
+static void emit_tile_row(CgCtx *c, LLVMBuilderRef b, LLVMValueRef src, LLVMValueRef dst,
+                          LLVMValueRef base, LLVMValueRef i0, int64_t I, int64_t J, int ri) {
+  int w = c->vf32;
+  int64_t jfull = J - J % w;
+  if (jfull > 0) {
+    VlLoop lj;
+    LLVMValueRef j0 = vl_loop_begin(c, b, vl_i64(c, 0), vl_i64(c, jfull), w, &lj);
+    emit_tile(c, b, src, dst, base, i0, j0, I, J, ri, w);
+    vl_loop_end(c, b, &lj);
+  }
+  if (J % w) emit_tile(c, b, src, dst, base, i0, vl_i64(c, jfull), I, J, ri, (int)(J % w));
+}
+
+/* K == 1: out[b][j][i] = in[b][i][j] in w x w register tiles, w = vf32;
+ * edge tiles use masked loads/stores. */
+static void emit_tiles(CgCtx *c, LLVMBuilderRef b, LLVMValueRef src, LLVMValueRef dst, int64_t B,
+                       int64_t I, int64_t J) {
+  int w = c->vf32;
+  VlLoop lb;
+  LLVMValueRef bb = vl_loop_begin(c, b, vl_i64(c, 0), vl_i64(c, B), 1, &lb);
+  LLVMValueRef base = LLVMBuildNSWMul(b, bb, vl_i64(c, I * J), "");
+  int64_t ifull = I - I % w;
+  if (ifull > 0) {
+    VlLoop li;
+    LLVMValueRef i0 = vl_loop_begin(c, b, vl_i64(c, 0), vl_i64(c, ifull), w, &li);
+    emit_tile_row(c, b, src, dst, base, i0, I, J, w);
+    vl_loop_end(c, b, &li);
+  }
+  if (I % w) emit_tile_row(c, b, src, dst, base, vl_i64(c, ifull), I, J, (int)(I % w));
+  vl_loop_end(c, b, &lb);
+}
+
+bool vt_emit_transpose(CgCtx *c, const Value *x, int nperm, const int64_t *perm, LLVMValueRef in,
+                       LLVMValueRef out) {
+  if (!perm || nperm != x->rank || x->dtype != DT_FLOAT32 || !ir_value_is_static(x) ||
+      ir_value_numel(x) <= 0)
+    return false;
+  int p, q, r;
+  if (!swap_groups(nperm, perm, &p, &q, &r)) return false;
+  int64_t B = 1, I = 1, J = 1, K = 1;
+  for (int i = 0; i < x->rank; i++) {
+    int64_t d = x->dims[i];
+    if (i < p)
+      B *= d;
+    else if (i < q)
+      I *= d;
+    else if (i < r)
+      J *= d;
+    else
+      K *= d;
+  }
+  LLVMValueRef fn;
+  LLVMBuilderRef b;
+  cg_begin_kernel(c, "transpose", 2, true, &fn, &b);
+  LLVMValueRef src = LLVMGetParam(fn, 0), dst = LLVMGetParam(fn, 1);
+  if (K > 1)
+    emit_rows(c, b, src, dst, B, I, J, K);
+  else
+    emit_tiles(c, b, src, dst, B, I, J);
+  LLVMBuildRetVoid(b);
+  LLVMDisposeBuilder(b);
+  LLVMValueRef args[2] = {in, out};
+  cg_call_kernel(c, fn, args, 2);
+  return true;
+}

@@ -1,0 +1,19 @@
+/*
+ * Transpose as blocked copies.  Handles every permutation that swaps two
+ * adjacent groups of axes, i.e. views the input as [B, I, J, K] and writes
+ * [B, J, I, K]: the attention permutations (0,2,1,3), (0,2,3,1),
+ * (0,1,3,2), the 3-D (0,2,1)/(1,0,2) and the 2-D (1,0).  K > 1 copies
+ * K-float rows with vectors; K == 1 transposes vf32 x vf32 tiles of the
+ * I x J matrix in registers (shufflevector rounds), masked at the edges.
+ */
+#ifndef ONNXC_CODEGEN_VEC_TRANSPOSE_H
+#define ONNXC_CODEGEN_VEC_TRANSPOSE_H
+
+#include "lower.h"
+
+/* Emits the kernel and its call at c->b and returns true, or returns false
+ * (emitting nothing) when x is not float32 or perm is not such a swap. */
+bool vt_emit_transpose(CgCtx *c, const Value *x, int nperm, const int64_t *perm, LLVMValueRef in,
+                       LLVMValueRef out);
+
+#endif

@@ -1,6 +1,7 @@
 /* Liveness-based workspace planning; see memplan.h. */
 #include "memplan.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,45 @@ static int by_size_desc(const void *a, const void *b) {
   const Interval *x = a, *y = b;
   if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
   return x->first - y->first; /* deterministic */
+}
+
+/* Longest-lived first: long buffers settle at the bottom, short ones fill
+ * the gaps above them. */
+static int by_lifetime_desc(const void *a, const void *b) {
+  const Interval *x = a, *y = b;
+  int lx = x->last - x->first, ly = y->last - y->first;
+  if (lx != ly) return ly - lx;
+  return by_size_desc(a, b);
+}
+
+static int by_first_use(const void *a, const void *b) {
+  const Interval *x = a, *y = b;
+  if (x->first != y->first) return x->first - y->first;
+  return by_size_desc(a, b);
+}
+
+/* First fit of iv[0..count) in that order: each buffer goes to the lowest
+ * offset where it overlaps no placed buffer that is live at the same time.
+ * Returns the total size; off[i] receives iv[i]'s offset. */
+static size_t place_first_fit(const Interval *iv, int count, size_t *off) {
+  size_t total = 0;
+  for (int a = 0; a < count; a++) {
+    size_t o = 0;
+    bool moved = true;
+    while (moved) {
+      moved = false;
+      for (int b = 0; b < a; b++) {
+        if (iv[b].last < iv[a].first || iv[a].last < iv[b].first) continue;
+        if (o < off[b] + iv[b].bytes && off[b] < o + iv[a].bytes) {
+          o = off[b] + iv[b].bytes;
+          moved = true;
+        }
+      }
+    }
+    off[a] = o;
+    if (o + iv[a].bytes > total) total = o + iv[a].bytes;
+  }
+  return total;
 }
 
 Status memplan_build(const Graph *g, MemPlan *plan, Error *err) {
@@ -93,41 +133,34 @@ Status memplan_build(const Graph *g, MemPlan *plan, Error *err) {
     int r = root_of(p, g->outputs[i]->id);
     p[r].last = nn;
   }
-  /* Place workspace roots, largest first. */
+  /* Place workspace roots: several orders are tried and the smallest
+   * packing kept (offline interval packing has no cheap optimum). */
   Interval *iv = calloc((size_t)nv + 1, sizeof *iv);
-  Interval *placed = calloc((size_t)nv + 1, sizeof *placed);
-  size_t *placed_off = calloc((size_t)nv + 1, sizeof *placed_off);
-  if (!iv || !placed || !placed_off) {
-    free(iv); free(placed); free(placed_off);
+  size_t *off = calloc((size_t)nv + 1, sizeof *off);
+  size_t *best_off = calloc((size_t)nv + 1, sizeof *best_off);
+  Interval *best_iv = calloc((size_t)nv + 1, sizeof *best_iv);
+  if (!iv || !off || !best_off || !best_iv) {
+    free(iv); free(off); free(best_off); free(best_iv);
     return err_set(err, ST_NOMEM, "out of memory planning memory");
   }
   int count = 0;
   for (int i = 0; i < nv; i++)
     if (p[i].kind == BUF_WORKSPACE && p[i].alias_of < 0 && p[i].first >= 0)
       iv[count++] = (Interval){i, align_up(p[i].bytes ? p[i].bytes : 1), p[i].first, p[i].last};
-  qsort(iv, (size_t)count, sizeof *iv, by_size_desc);
-  size_t total = 0;
-  int np = 0;
-  for (int a = 0; a < count; a++) {
-    /* Collect conflicting placed intervals sorted by offset, then first fit. */
-    size_t off = 0;
-    bool moved = true;
-    while (moved) {
-      moved = false;
-      for (int b = 0; b < np; b++) {
-        if (placed[b].last < iv[a].first || iv[a].last < placed[b].first) continue;
-        size_t lo = placed_off[b], hi = lo + placed[b].bytes;
-        if (off < hi && lo < off + iv[a].bytes) {
-          off = hi;
-          moved = true;
-        }
-      }
+  int (*const orders[])(const void *, const void *) = {by_size_desc, by_lifetime_desc,
+                                                        by_first_use};
+  size_t total = SIZE_MAX;
+  for (size_t k = 0; k < sizeof orders / sizeof orders[0]; k++) {
+    qsort(iv, (size_t)count, sizeof *iv, orders[k]);
+    size_t t = place_first_fit(iv, count, off);
+    if (t < total) {
+      total = t;
+      memcpy(best_iv, iv, (size_t)count * sizeof *iv);
+      memcpy(best_off, off, (size_t)count * sizeof *off);
     }
-    placed[np] = iv[a];
-    placed_off[np++] = off;
-    p[iv[a].id].offset = off;
-    if (off + iv[a].bytes > total) total = off + iv[a].bytes;
   }
+  if (count == 0) total = 0;
+  for (int a = 0; a < count; a++) p[best_iv[a].id].offset = best_off[a];
   /* Lower bound: peak of live bytes over node steps. */
   size_t peak = 0;
   for (int k = 0; k <= nn; k++) {
@@ -144,8 +177,9 @@ Status memplan_build(const Graph *g, MemPlan *plan, Error *err) {
       p[i].offset = p[r].offset;
     }
   free(iv);
-  free(placed);
-  free(placed_off);
+  free(off);
+  free(best_off);
+  free(best_iv);
   plan->workspace_size = align_up(total);
   plan->lower_bound = peak;
   return ST_OK;

@@ -476,6 +476,8 @@ def main():
         r = bench_model(row, args, args.onnxc)
         results.append(r)
         log("   " + fmt_row(r))
+        with open(os.path.join(CACHE, "partial.json"), "w") as f:  # survives an interrupted run
+            json.dump(results, f, indent=1)
         log(f"   compile {r.get('compile_s', '?')} s; wall ms onnxc/ORT "
             f"{r.get('onnxc_ms', 0):.3f}/{r.get('ort_ms', 0):.3f}")
 

@@ -20,9 +20,10 @@
 
 #include "lower.h"
 
-/* Largest transposed K buffer (bytes) the kernel keeps on the stack; a
- * node needing more falls back to the reference kernel. */
-enum { ATTN_KT_MAX_BYTES = 64 * 1024 };
+/* Largest transposed K buffer (bytes) the kernel keeps on the stack: 128 KB
+ * covers M <= 512 keys at D = 64 (ViT-B/L at 224..448 px, ViT-H's D = 80 at
+ * 257 keys); a node needing more falls back to the reference kernel. */
+enum { ATTN_KT_MAX_BYTES = 128 * 1024 };
 
 typedef struct AttnPlan {
   int64_t n, m, d, dv;     /* per leading index: Q [n,d], K [m,d], V [m,dv] */
@@ -33,11 +34,7 @@ typedef struct AttnPlan {
   const int64_t *b_off;    /* per leading index (batches entries) */
 } AttnPlan;
 
-/* When true the Attention lowering declines every node; only benchmarks
- * set it, to time the reference kernel against the lowering. */
-extern bool attn_lowering_disabled;
-
-/* True when p fits the kernel (sizes >= 1, Kt within ATTN_KT_MAX_BYTES). */
+/* True when p fits the kernel (sizes >= 1, Kt within ATTN_KT_MAX_BYTES, Dv <= 1024). */
 bool attn_plan_fits(const CgCtx *c, const AttnPlan *p);
 
 /* Emits the kernel for p and a call to it at c->b; bias is NULL unless

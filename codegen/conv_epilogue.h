@@ -13,10 +13,6 @@
 #include "conv_emit.h"
 #include "conv_ir.h"
 
-/* Set by benchmarks to time the reference kernel of onnxc.FusedConv:
- * cg_lower_fused_conv then leaves *handled false (lower_fused_conv.c). */
-extern bool cg_fused_conv_lowering_disabled;
-
 /* Pointer parameters of the kernel: x, y, plus r with a residual. */
 int cv_epi_nptr(const CvConv *cv);
 /* Fills the call arguments (x, y [, r]) and returns their count. */

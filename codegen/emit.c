@@ -247,7 +247,8 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
   if (st == ST_OK && t.is_host) st = cg_desc_check_layout(&e.desc, td, err);
   if (st == ST_OK) st = cg_link_kernels(e.mod, t.arch, err);
   if (st == ST_OK) st = emit_weights(&e, err);
-  e.lower = (CgCtx){.ctx = e.ctx, .mod = e.mod, .td = td, .g = g, .counter = 0};
+  e.lower = (CgCtx){.ctx = e.ctx, .mod = e.mod, .td = td, .g = g, .counter = 0,
+                    .reference_only = o->reference_kernels_only};
   cg_target_vector_facts(t.triple, t.cpu, t.features, &e.lower.vf32, &e.lower.has_fma);
   if (st == ST_OK) st = emit_run(&e, o->prefix, err);
   if (st == ST_OK) {

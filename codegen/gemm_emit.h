@@ -55,10 +55,6 @@ typedef struct GemmPlan {
   GemmEpilogue epi; /* zero for plain MatMul / Gemm */
 } GemmPlan;
 
-/* When true, MatMul and Gemm fall back to their reference kernels; only
- * benchmarks set it, to time the reference path against the lowering. */
-extern bool gemm_lowering_disabled;
-
 void gemm_choose_tile(int vf, int64_t m, int64_t n, int64_t k, GemmTile *t);
 
 /* Floats in the packed form of a [k, n] B for tile t. */

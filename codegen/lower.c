@@ -59,7 +59,7 @@ static const CgLowerFn lower_table[OP_COUNT] = {
 Status cg_lower_node(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[],
                      bool *handled, Error *err) {
   *handled = false;
-  if (n->op >= OP_COUNT || !lower_table[n->op]) return ST_OK;
+  if (c->reference_only || n->op >= OP_COUNT || !lower_table[n->op]) return ST_OK;
   return lower_table[n->op](c, n, in, out, handled, err);
 }
 

@@ -32,6 +32,7 @@ typedef struct CgCtx {
   int vf32;                  /* float32 lanes of the target's preferred vector: 16, 8 or 4 */
   bool has_fma;
   int counter;               /* for unique names */
+  bool reference_only;       /* CgOptions.reference_kernels_only */
 } CgCtx;
 
 /* in[i] / out[i]: i8 pointers (LLVM values valid at the builder's position)

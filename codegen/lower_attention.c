@@ -46,7 +46,7 @@ static bool attn_shapes_ok(const Node *n) {
 Status cg_lower_attention(CgCtx *c, const Node *n, LLVMValueRef const in[],
                           LLVMValueRef const out[], bool *handled, Error *err) {
   *handled = false;
-  if (attn_lowering_disabled || n->num_inputs < 3 || n->num_inputs > 4 || n->num_outputs < 1)
+  if (n->num_inputs < 3 || n->num_inputs > 4 || n->num_outputs < 1)
     return ST_OK;
   if (!in[0] || !in[1] || !in[2] || !out[0] || !attn_shapes_ok(n)) return ST_OK;
   const Value *q = n->inputs[0], *k = n->inputs[1], *v = n->inputs[2];

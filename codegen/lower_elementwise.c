@@ -18,7 +18,6 @@
 #include "vec_rows.h"
 #include "vec_transpose.h"
 
-bool cg_elementwise_lowering_disabled = false;
 
 /* What the vector op computes; parameters come from the node's attributes. */
 typedef struct EwOp {
@@ -94,7 +93,6 @@ static bool is_f32(const Value *v) { return v && v->dtype == DT_FLOAT32 && ir_va
 static Status lower_map(CgCtx *c, const Node *n, const Value *const ins[], LLVMValueRef const in[],
                         int nin, LLVMValueRef const out[], const EwOp *e, bool *handled) {
   *handled = false;
-  if (cg_elementwise_lowering_disabled) return ST_OK;
   if (n->num_outputs < 1 || !is_f32(n->outputs[0]) || !out[0]) return ST_OK;
   for (int i = 0; i < nin; i++)
     if (!in[i]) return ST_OK;
@@ -251,7 +249,6 @@ static bool row_io(const Node *n, LLVMValueRef const in[], LLVMValueRef const ou
 static Status lower_softmax_form(CgCtx *c, const Node *n, LLVMValueRef const in[],
                                  LLVMValueRef const out[], bool log_form, bool *handled) {
   *handled = false;
-  if (cg_elementwise_lowering_disabled) return ST_OK;
   if (!row_io(n, in, out)) return ST_OK;
   const Value *x = n->inputs[0];
   int r = x->rank;
@@ -295,7 +292,6 @@ Status cg_lower_layer_normalization(CgCtx *c, const Node *n, LLVMValueRef const 
   (void)err;
   *handled = false;
   if (!row_io(n, in, out) || n->num_inputs < 2) return ST_OK;
-  if (cg_elementwise_lowering_disabled) return ST_OK;
   /* Mean / InvStdDev outputs that something reads: left to the reference
    * kernel.  Declared but unused ones (as exporters often leave) are not
    * written at all. */
@@ -342,7 +338,6 @@ static bool reduce_last_axis(const Node *n) {
 static Status lower_reduce(CgCtx *c, const Node *n, LLVMValueRef const in[],
                            LLVMValueRef const out[], VrReduce kind, bool *handled) {
   *handled = false;
-  if (cg_elementwise_lowering_disabled) return ST_OK;
   if (!row_io(n, in, out) || !reduce_last_axis(n)) return ST_OK;
   const Value *x = n->inputs[0];
   int64_t width = x->dims[x->rank - 1];
@@ -377,7 +372,6 @@ Status cg_lower_transpose(CgCtx *c, const Node *n, LLVMValueRef const in[],
   (void)err;
   *handled = false;
   if (!row_io(n, in, out)) return ST_OK;
-  if (cg_elementwise_lowering_disabled) return ST_OK;
   const int64_t *perm;
   int np = ir_attr_ints(n, "perm", &perm);
   *handled = vt_emit_transpose(c, n->inputs[0], np, perm, in[0], out[0]);

@@ -15,7 +15,6 @@
 #include "vec_map.h"
 #include "vec_math.h"
 
-bool cg_fused_conv_lowering_disabled;
 
 static bool residual_fits(const Value *r, const Value *y) {
   if (!r || !y || r->dtype != DT_FLOAT32 || !ir_value_is_static(r) || r->rank != y->rank)
@@ -26,7 +25,6 @@ static bool residual_fits(const Value *r, const Value *y) {
 Status cg_lower_fused_conv(CgCtx *c, const Node *n, LLVMValueRef const in[],
                            LLVMValueRef const out[], bool *handled, Error *err) {
   *handled = false;
-  if (cg_fused_conv_lowering_disabled) return ST_OK;
   if (n->num_inputs < 2 || n->num_inputs > 4 || n->num_outputs < 1 || !n->outputs[0])
     return ST_OK;
   if (!cg_epilogue_supported(n)) return ST_OK;

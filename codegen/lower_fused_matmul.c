@@ -37,7 +37,7 @@ static bool residual_broadcasts(const Value *r, const Value *y, LLVMValueRef ptr
 Status cg_lower_fused_matmul(CgCtx *c, const Node *n, LLVMValueRef const in[],
                              LLVMValueRef const out[], bool *handled, Error *err) {
   *handled = false;
-  if (gemm_lowering_disabled || n->num_inputs < 2 || n->num_inputs > 4 || n->num_outputs < 1)
+  if (n->num_inputs < 2 || n->num_inputs > 4 || n->num_outputs < 1)
     return ST_OK;
   if (!cg_epilogue_supported(n)) return ST_OK;
   const Value *b = n->inputs[1];

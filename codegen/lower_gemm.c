@@ -21,7 +21,6 @@ enum {
 };
 #define GEMM_MAX_PACKED ((int64_t)1 << 30) /* floats in one packed constant */
 
-bool gemm_lowering_disabled = false;
 
 static bool is_f32_static(const Value *v) {
   return v && v->dtype == DT_FLOAT32 && ir_value_is_static(v);
@@ -82,7 +81,7 @@ Status gemm_lower_matmul_fused(CgCtx *c, const Node *n, LLVMValueRef const in[],
                                const GemmEpilogue *epi, const Value *r, LLVMValueRef rptr,
                                bool *handled, Error *err) {
   *handled = false;
-  if (gemm_lowering_disabled || n->num_inputs < 2 || n->num_outputs < 1) return ST_OK;
+  if (n->num_inputs < 2 || n->num_outputs < 1) return ST_OK;
   const Value *a = n->inputs[0], *b = n->inputs[1], *y = n->outputs[0];
   if (!is_f32_static(a) || !is_f32_static(b) || !is_f32_static(y) || !in[0] || !in[1] || !out[0])
     return ST_OK;
@@ -169,7 +168,7 @@ Status gemm_lower_matmul_fused(CgCtx *c, const Node *n, LLVMValueRef const in[],
 Status cg_lower_gemm(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[],
                      bool *handled, Error *err) {
   *handled = false;
-  if (gemm_lowering_disabled || n->num_inputs < 2 || n->num_outputs < 1) return ST_OK;
+  if (n->num_inputs < 2 || n->num_outputs < 1) return ST_OK;
   const Value *a = n->inputs[0], *b = n->inputs[1], *y = n->outputs[0];
   const Value *bias = n->num_inputs > 2 ? n->inputs[2] : NULL;
   if (!is_f32_static(a) || !is_f32_static(b) || !is_f32_static(y) || !in[0] || !in[1] || !out[0])

@@ -16,10 +16,6 @@
 
 #define VMAP_MAX_IN 4
 
-/* Set by benchmarks to time the reference kernels instead: every lowering
- * in lower_elementwise.c then leaves *handled false. */
-extern bool cg_elementwise_lowering_disabled;
-
 typedef struct VmapOperand {
   bool is_bool; /* bool (i8 in memory, <N x i1> handed to the op) */
   bool contig;  /* contiguous along the row; else one value per row */

@@ -5,7 +5,7 @@
  * [197,768] + [768].  Each is a one-node graph compiled with cg_compile
  * (-O3, host CPU), linked into a shared object and timed as the median of
  * 25 runs after 3 warm-ups, once with the lowering and once through the
- * reference kernel (cg_elementwise_lowering_disabled).  Prints ns per
+ * reference kernel (CgOptions.reference_kernels_only).  Prints ns per
  * element, GB/s of compulsory traffic (inputs + outputs once) and the
  * speedup.
  *
@@ -31,7 +31,6 @@
 #include "ir/graph.h"
 #include "ops/ops.h"
 
-extern bool cg_elementwise_lowering_disabled;
 
 typedef int (*RunFn)(const void *const *, void *const *, void *);
 
@@ -100,9 +99,8 @@ static double time_case(const Case *k, bool lowered) {
   snprintf(obj, sizeof obj, "%s/m.o", dir);
   snprintf(so, sizeof so, "%s/m.so", dir);
   CgOptions o = {.prefix = "m", .opt_level = 3, .emit = CG_EMIT_OBJ, .output_path = obj};
-  cg_elementwise_lowering_disabled = !lowered;
+  o.reference_kernels_only = !lowered;
   Status st = cg_compile(g, &o, &err);
-  cg_elementwise_lowering_disabled = false;
   if (st != ST_OK) {
     fprintf(stderr, "%s: %s\n", k->name, err.msg);
     return -1;

@@ -4,7 +4,7 @@
  * through the full pass pipeline (so fold-batchnorm + fuse-epilogues build
  * the FusedConv), are compiled with cg_compile (-O3, host cpu), linked into
  * a shared object and timed (best of 25 runs after warm-up).  "before"
- * is the same graph with cg_fused_conv_lowering_disabled set, i.e. the
+ * is the same graph with CgOptions.reference_kernels_only set, i.e. the
  * FusedConv reference kernel; "conv only" is the bare lowered Conv, the
  * cost floor the epilogue adds to.  Peak from an FMA loop.
  *
@@ -159,14 +159,14 @@ static Graph *build(const Case *c, bool bn) {
 static double best_seconds;
 
 /* Median seconds per run of g compiled at -O3 for the host. */
-static double time_graph(Graph *g, const char *tag) {
+static double time_graph(Graph *g, const char *tag, bool reference_only) {
   char dir[] = "/tmp/onnxc-bench-XXXXXX", obj[128], hdr[128], so[128], cmd[512], line[256];
   if (!mkdtemp(dir)) return -1;
   snprintf(obj, sizeof obj, "%s/m.o", dir);
   snprintf(hdr, sizeof hdr, "%s/m.h", dir);
   snprintf(so, sizeof so, "%s/m.so", dir);
   CgOptions o = {.prefix = "model", .opt_level = 3, .emit = CG_EMIT_OBJ, .output_path = obj,
-                 .header_path = hdr};
+                 .header_path = hdr, .reference_kernels_only = reference_only};
   Error err = {0};
   if (cg_compile(g, &o, &err) != ST_OK) {
     fprintf(stderr, "%s: %s\n", tag, err.msg);
@@ -229,15 +229,13 @@ int main(void) {
                    (double)(c->cin / c->group * c->k * c->k);
     /* Best of 25 runs: on a shared, loaded machine the median mostly
      * measures the other tenants. */
-    time_graph(g, c->name);
+    time_graph(g, c->name, false);
     double ta = best_seconds;
-    cg_fused_conv_lowering_disabled = true;
-    time_graph(g, c->name);
+    time_graph(g, c->name, true);
     double tb = best_seconds;
-    cg_fused_conv_lowering_disabled = false;
     ir_graph_free(g);
     g = build(c, false);
-    time_graph(g, c->name);
+    time_graph(g, c->name, false);
     double tc = best_seconds;
     ir_graph_free(g);
     printf("%-40s %9.3fms %9.3fms %7.1fx %9.3fms %9.1f %6.1f%%\n", c->name, tb * 1e3, ta * 1e3,

@@ -3,7 +3,7 @@
  * ViT-B/16 product shapes, single thread: each shape is one MatMul graph
  * compiled with cg_compile (-O3, host CPU) into a shared object, timed as
  * the median of 25 runs after 3 warm-ups, once with the lowering and once
- * through the reference kernel (gemm_lowering_disabled).  Prints GFLOP/s
+ * through the reference kernel (CgOptions.reference_kernels_only).  Prints GFLOP/s
  * and % of the FMA peak measured by a register-only FMA loop.  Times are
  * thread CPU time (robust on a shared machine).
  *
@@ -126,9 +126,8 @@ static int cmp_d(const void *a, const void *b) {
 static void time_shape(const Shape *s, bool lowered, double *median, double *best) {
   Error err;
   Graph *g = build(s);
-  gemm_lowering_disabled = !lowered;
   CgModule m;
-  if (cgh_compile(g, 3, &m, &err) != ST_OK) {
+  if (cgh_compile_ex(g, 3, !lowered, &m, &err) != ST_OK) {
     fprintf(stderr, "%s\n", err.msg);
     exit(1);
   }

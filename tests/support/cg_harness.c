@@ -12,6 +12,10 @@
 #include "../../ops/eval.h"
 
 Status cgh_compile(Graph *g, int opt_level, CgModule *m, Error *err) {
+  return cgh_compile_ex(g, opt_level, false, m, err);
+}
+
+Status cgh_compile_ex(Graph *g, int opt_level, bool reference_only, CgModule *m, Error *err) {
   memset(m, 0, sizeof *m);
   snprintf(m->dir, sizeof m->dir, "/tmp/onnxc-cgh-XXXXXX");
   if (!mkdtemp(m->dir)) return err_set(err, ST_IO, "mkdtemp failed");
@@ -20,7 +24,8 @@ Status cgh_compile(Graph *g, int opt_level, CgModule *m, Error *err) {
   snprintf(hdr, sizeof hdr, "%s/model.h", m->dir);
   snprintf(so, sizeof so, "%s/model.so", m->dir);
   CgOptions o = {.prefix = "model", .opt_level = opt_level, .emit = CG_EMIT_OBJ,
-                 .output_path = obj, .header_path = hdr, .model_path = g->source};
+                 .output_path = obj, .header_path = hdr, .model_path = g->source,
+                 .reference_kernels_only = reference_only};
   TRY(cg_compile(g, &o, err));
   snprintf(cmd, sizeof cmd, "cc -shared -o %s %s -lm", so, obj);
   if (system(cmd) != 0) return err_set(err, ST_IO, "linking %s failed", obj);

@@ -24,6 +24,9 @@ typedef struct CgModule {
 /* Compiles g (already through the pass pipeline) at opt_level (0..3) for
  * the host.  g is modified (compacted). */
 Status cgh_compile(Graph *g, int opt_level, CgModule *m, Error *err);
+/* The same with CgOptions.reference_kernels_only (benchmarks time the
+ * reference path with it). */
+Status cgh_compile_ex(Graph *g, int opt_level, bool reference_only, CgModule *m, Error *err);
 void cgh_unload(CgModule *m);
 
 /* Runs m on inputs (g->inputs order) into freshly malloc'ed outputs

@@ -445,6 +445,13 @@ def main():
 
     start = datetime.datetime.now(datetime.timezone.utc)
     load_start = os.getloadavg()
+    # The tree onnxc was built from (at start: colleagues may commit meanwhile).
+    git_head = subprocess.run(["git", "-C", ROOT, "log", "-1", "--format=%h %s"],
+                              stdout=subprocess.PIPE, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                           stdout=subprocess.PIPE, text=True).stdout.strip()
+    if dirty:
+        git_head += f" (+{len(dirty.splitlines())} uncommitted changed files)"
     entries = parse_models(args.models)
     if args.only:
         keys = args.only.split(",")
@@ -495,8 +502,7 @@ def main():
             "onnxruntime": ort.__version__, "onnx": onnx.__version__, "numpy": np.__version__,
             "fma_peak_gflops": peak, "fma_peak_output": peak_out,
             "command": " ".join(shlex.quote(a) for a in sys.argv),
-            "onnxc_git": subprocess.run(["git", "-C", ROOT, "log", "-1", "--format=%h %s"],
-                                        stdout=subprocess.PIPE, text=True).stdout.strip(),
+            "onnxc_git": git_head,
             "loadavg_at_end": os.getloadavg(), "rounds": args.rounds}
     out = args.out or os.path.join(CACHE, f"results-{start.strftime('%Y%m%d-%H%M%S')}.json")
     with open(out, "w") as f:

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../ops/eval.h"
+#include "../runtime/compare.h"
 #include "driver.h"
 
 #define REFERENCE_PASS "infer-shapes"
@@ -100,8 +101,8 @@ static Status check_graph(VerifyCtx *c, const char *label, const Graph *g, Error
       continue;
     }
     size_t numel = (size_t)ir_value_numel(v);
-    ErrorStats es;
-    bool ok = drv_compare(v->dtype, got[i], c->want[i], numel, c->o->rtol, c->o->atol, &es);
+    RtCompareStats es;
+    bool ok = rt_compare(v->dtype, got[i], c->want[i], numel, c->o->rtol, c->o->atol, &es);
     printf("%-24s output '%s': max_abs=%.3g max_rel=%.3g  %s", label, r->name, es.max_abs,
            es.max_rel, ok ? "ok" : "MISMATCH");
     if (!ok) printf(" (%zu of %zu elements, first at flat index %zu)", es.num_bad, numel, es.first_bad);

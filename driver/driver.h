@@ -111,17 +111,6 @@ void drv_print_summary(FILE *f, const char *name, const Value *v, const void *da
 /* Output file stem: [A-Za-z0-9_.-] kept, everything else '_', never "" or dot-leading. */
 void drv_sanitize_name(const char *name, int index, char *buf, size_t size);
 
-typedef struct ErrorStats {
-  double max_abs;
-  double max_rel;   /* over elements with |want| > atol (relative error is noise near 0) */
-  size_t num_bad, first_bad;
-} ErrorStats;
-
-/* Compares numel elements: |a-e| <= atol + rtol*|e| for floats (NaN equals
- * NaN, infinities only themselves), exact for integers and bool. */
-bool drv_compare(DType dt, const void *got, const void *want, size_t numel, double rtol,
-                 double atol, ErrorStats *st);
-
 Status cmd_dump(const CliOptions *o, Error *err);
 Status cmd_run(const CliOptions *o, Error *err);
 Status cmd_verify(const CliOptions *o, Error *err);

@@ -2,7 +2,8 @@
  * Tensors at the edge of the driver: input files (.npy or serialized
  * TensorProto .pb, checked against the graph input's exact dtype and shape),
  * seeded random inputs for `onnxc verify`, the one-line output summary of
- * `onnxc run`, output file names, and the tolerance comparison of verify.
+ * `onnxc run` and output file names.  (verify's tolerance comparison is
+ * rt_compare in runtime/compare.c.)
  */
 #include <math.h>
 #include <stdlib.h>
@@ -183,40 +184,4 @@ void drv_sanitize_name(const char *name, int index, char *buf, size_t size) {
   }
   buf[n] = '\0';
   if (n == 0) snprintf(buf, size, "output_%d", index);
-}
-
-bool drv_compare(DType dt, const void *got, const void *want, size_t numel, double rtol,
-                 double atol, ErrorStats *st) {
-  *st = (ErrorStats){0};
-  bool is_float = dtype_is_float(dt);
-  for (size_t i = 0; i < numel; i++) {
-    double a, e;
-    bool ok;
-    if (is_float) {
-      a = dtype_load_f64(dt, got, i);
-      e = dtype_load_f64(dt, want, i);
-    } else if (dtype_is_signed_int(dt)) {
-      int64_t x = dtype_load_i64(dt, got, i), y = dtype_load_i64(dt, want, i);
-      a = (double)x;
-      e = (double)y;
-      if (x != y && a == e) a = nextafter(a, INFINITY); /* keep huge ints unequal */
-    } else {
-      uint64_t x = dtype_load_u64(dt, got, i), y = dtype_load_u64(dt, want, i);
-      a = (double)x;
-      e = (double)y;
-      if (x != y && a == e) a = nextafter(a, INFINITY);
-    }
-    if (isnan(a) || isnan(e)) {
-      ok = isnan(a) && isnan(e);
-    } else if (isinf(a) || isinf(e)) {
-      ok = a == e;
-    } else {
-      double d = fabs(a - e);
-      if (d > st->max_abs) st->max_abs = d;
-      if (fabs(e) > atol && d / fabs(e) > st->max_rel) st->max_rel = d / fabs(e);
-      ok = is_float ? d <= atol + rtol * fabs(e) : d == 0;
-    }
-    if (!ok && st->num_bad++ == 0) st->first_bad = i;
-  }
-  return st->num_bad == 0;
 }

@@ -11,22 +11,29 @@
 
 typedef Onnx__AttributeProto__AttributeType AType;
 
+/* Every attribute type with the test for "its value field is filled" in an
+ * AttributeProto p; one list for the three switches below. */
+#define ATTR_FIELDS(X)                   \
+  X(p->has_f, FLOAT)                     \
+  X(p->has_i, INT)                       \
+  X(p->has_s, STRING)                    \
+  X(p->t, TENSOR)                        \
+  X(p->g, GRAPH)                         \
+  X(p->sparse_tensor, SPARSE_TENSOR)     \
+  X(p->tp, TYPE_PROTO)                   \
+  X(p->n_floats, FLOATS)                 \
+  X(p->n_ints, INTS)                     \
+  X(p->n_strings, STRINGS)               \
+  X(p->n_tensors, TENSORS)               \
+  X(p->n_graphs, GRAPHS)                 \
+  X(p->n_sparse_tensors, SPARSE_TENSORS) \
+  X(p->n_type_protos, TYPE_PROTOS)
+
 static const char *atype_name(AType t) {
   switch (t) {
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT: return "FLOAT";
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT: return "INT";
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING: return "STRING";
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR: return "TENSOR";
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH: return "GRAPH";
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__SPARSE_TENSOR: return "SPARSE_TENSOR";
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TYPE_PROTO: return "TYPE_PROTO";
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS: return "FLOATS";
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS: return "INTS";
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS: return "STRINGS";
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSORS: return "TENSORS";
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS: return "GRAPHS";
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__SPARSE_TENSORS: return "SPARSE_TENSORS";
-  case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TYPE_PROTOS: return "TYPE_PROTOS";
+#define NAME(cond, ty) case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__##ty: return #ty;
+  ATTR_FIELDS(NAME)
+#undef NAME
   default: return "UNDEFINED";
   }
 }
@@ -37,20 +44,7 @@ static AType implied_type(const Onnx__AttributeProto *p) {
   AType t = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__UNDEFINED;
   int kinds = 0;
 #define SEEN(cond, ty) if (cond) { t = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__##ty; kinds++; }
-  SEEN(p->has_f, FLOAT)
-  SEEN(p->has_i, INT)
-  SEEN(p->has_s, STRING)
-  SEEN(p->t, TENSOR)
-  SEEN(p->g, GRAPH)
-  SEEN(p->sparse_tensor, SPARSE_TENSOR)
-  SEEN(p->tp, TYPE_PROTO)
-  SEEN(p->n_floats, FLOATS)
-  SEEN(p->n_ints, INTS)
-  SEEN(p->n_strings, STRINGS)
-  SEEN(p->n_tensors, TENSORS)
-  SEEN(p->n_graphs, GRAPHS)
-  SEEN(p->n_sparse_tensors, SPARSE_TENSORS)
-  SEEN(p->n_type_protos, TYPE_PROTOS)
+  ATTR_FIELDS(SEEN)
 #undef SEEN
   return kinds == 1 ? t : ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__UNDEFINED;
 }
@@ -59,20 +53,7 @@ static AType implied_type(const Onnx__AttributeProto *p) {
  * right type may be left at its default, a list may be empty). */
 static bool other_field_filled(const Onnx__AttributeProto *p, AType t) {
 #define OTHER(cond, ty) if ((cond) && t != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__##ty) return true;
-  OTHER(p->has_f, FLOAT)
-  OTHER(p->has_i, INT)
-  OTHER(p->has_s, STRING)
-  OTHER(p->t, TENSOR)
-  OTHER(p->g, GRAPH)
-  OTHER(p->sparse_tensor, SPARSE_TENSOR)
-  OTHER(p->tp, TYPE_PROTO)
-  OTHER(p->n_floats, FLOATS)
-  OTHER(p->n_ints, INTS)
-  OTHER(p->n_strings, STRINGS)
-  OTHER(p->n_tensors, TENSORS)
-  OTHER(p->n_graphs, GRAPHS)
-  OTHER(p->n_sparse_tensors, SPARSE_TENSORS)
-  OTHER(p->n_type_protos, TYPE_PROTOS)
+  ATTR_FIELDS(OTHER)
 #undef OTHER
   return false;
 }

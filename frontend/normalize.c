@@ -103,7 +103,7 @@ static Status float_input(Graph *g, ProtoNode *pn, const char *attr, int slot, E
   if (a->kind != ATTR_FLOAT && a->kind != ATTR_INT)
     return err_set(err, ST_INVALID, "attribute '%s' must be FLOAT", attr);
   double v = a->kind == ATTR_FLOAT ? (double)a->f : (double)a->i;
-  Value *c;
+  Value *c = NULL;
   TRY(scalar_like(g, pn, pn->num_inputs ? pn->inputs[0] : NULL, v, &c, err));
   return set_input(pn, slot, c, err);
 }

@@ -275,35 +275,21 @@ Status eval_pow(const Node *n, const void *const in[], void *const out[], Error 
 
 /* ---- comparisons ----------------------------------------------------------- */
 
-Status shape_equal(Graph *g, Node *n, Error *err) {
-  (void)g;
-  return shape_compare(n, true, err);
-}
-Status eval_equal(const Node *n, const void *const in[], void *const out[], Error *err) {
-  (void)err;
-  compare_loop(C_EQ, n, in[0], in[1], out[0]);
-  return ST_OK;
-}
+/* allow_bool: Equal also compares bool tensors; the orderings do not. */
+#define COMPARE_OP(fn, cmp, allow_bool)                                                    \
+  Status shape_##fn(Graph *g, Node *n, Error *err) {                                      \
+    (void)g;                                                                               \
+    return shape_compare(n, allow_bool, err);                                              \
+  }                                                                                        \
+  Status eval_##fn(const Node *n, const void *const in[], void *const out[], Error *err) { \
+    (void)err;                                                                             \
+    compare_loop(cmp, n, in[0], in[1], out[0]);                                            \
+    return ST_OK;                                                                          \
+  }
 
-Status shape_greater(Graph *g, Node *n, Error *err) {
-  (void)g;
-  return shape_compare(n, false, err);
-}
-Status eval_greater(const Node *n, const void *const in[], void *const out[], Error *err) {
-  (void)err;
-  compare_loop(C_GT, n, in[0], in[1], out[0]);
-  return ST_OK;
-}
-
-Status shape_less(Graph *g, Node *n, Error *err) {
-  (void)g;
-  return shape_compare(n, false, err);
-}
-Status eval_less(const Node *n, const void *const in[], void *const out[], Error *err) {
-  (void)err;
-  compare_loop(C_LT, n, in[0], in[1], out[0]);
-  return ST_OK;
-}
+COMPARE_OP(equal, C_EQ, true)
+COMPARE_OP(greater, C_GT, false)
+COMPARE_OP(less, C_LT, false)
 
 /* ---- variadic Max, Min, Sum ------------------------------------------------ */
 

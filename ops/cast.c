@@ -66,8 +66,8 @@ Status shape_cast(Graph *g, Node *n, Error *err) {
   if (!a || a->kind != ATTR_INT) return err_set(err, ST_INVALID, "attribute 'to' is missing");
   if (a->i <= 0 || a->i >= DT_COUNT)
     return err_set(err, ST_UNSUPPORTED, "'to' = %lld is not a known data type", (long long)a->i);
-  bool sat;
-  MiniRound mode;
+  bool sat = true;
+  MiniRound mode = MINIFLOAT_ROUND_UP;
   TRY(cast_params(n, &sat, &mode, err));
   TRY(check_castable(n->inputs[0]->dtype, "from", err));
   TRY(check_castable((DType)a->i, "to", err));
@@ -75,8 +75,8 @@ Status shape_cast(Graph *g, Node *n, Error *err) {
 }
 
 static Status eval_cast_common(const Node *n, const void *in, void *out, Error *err) {
-  bool sat;
-  MiniRound mode;
+  bool sat = true;
+  MiniRound mode = MINIFLOAT_ROUND_UP;
   TRY(cast_params(n, &sat, &mode, err));
   cast_elements(n->inputs[0]->dtype, in, n->outputs[0]->dtype, out, ir_value_numel(n->inputs[0]),
                 sat, mode);
@@ -90,8 +90,8 @@ Status eval_cast(const Node *n, const void *const in[], void *const out[], Error
 /* CastLike: the target type is input 1's dtype; its values are not read. */
 Status shape_cast_like(Graph *g, Node *n, Error *err) {
   (void)g;
-  bool sat;
-  MiniRound mode;
+  bool sat = true;
+  MiniRound mode = MINIFLOAT_ROUND_UP;
   TRY(cast_params(n, &sat, &mode, err));
   TRY(check_castable(n->inputs[0]->dtype, "from", err));
   TRY(check_castable(n->inputs[1]->dtype, "to", err));

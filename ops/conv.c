@@ -20,12 +20,6 @@
  * the loop overhead, small enough to stay in cache while the weights stream. */
 #define CONV_TILE_ELEMS ((int64_t)1 << 18)
 
-typedef struct ConvGeom {
-  int64_t batch, in_ch, out_ch, group, in_per_group, out_per_group;
-  int64_t in_size, out_size, kernel_size; /* spatial element counts */
-  Window win;
-} ConvGeom;
-
 /* Validates Conv's inputs and attributes and derives the geometry; shared
  * by the shape rule and the kernel. */
 static Status conv_geom(const Node *n, ConvGeom *cg, Error *err) {
@@ -37,21 +31,12 @@ static Status conv_geom(const Node *n, ConvGeom *cg, Error *err) {
   if (w->dtype != x->dtype)
     return err_set(err, ST_SHAPE, "the weight is %s but the input is %s", dtype_name(w->dtype),
                    dtype_name(x->dtype));
-  if (x->rank < 3)
-    return err_set(err, ST_SHAPE, "the input has rank %d, expected at least 3 (N, C, spatial...)",
-                   x->rank);
-  if (w->rank != x->rank)
-    return err_set(err, ST_SHAPE, "the weight has rank %d but the input has rank %d", w->rank,
-                   x->rank);
-  int64_t group = ir_attr_int(n, "group", 1);
-  if (group < 1) return err_set(err, ST_INVALID, "group %" PRId64 " must be at least 1", group);
+  int64_t group;
+  TRY(spatial_conv_group(n, &group, err));
   cg->batch = x->dims[0];
   cg->in_ch = x->dims[1];
   cg->out_ch = w->dims[0];
   cg->group = group;
-  if (cg->in_ch % group)
-    return err_set(err, ST_SHAPE, "group %" PRId64 " does not divide %" PRId64 " input channels",
-                   group, cg->in_ch);
   if (cg->out_ch % group)
     return err_set(err, ST_SHAPE, "group %" PRId64 " does not divide %" PRId64 " output channels",
                    group, cg->out_ch);
@@ -71,26 +56,14 @@ static Status conv_geom(const Node *n, ConvGeom *cg, Error *err) {
   int nsp = x->rank - 2;
   TRY(spatial_read(n, nsp, x->dims + 2, w->dims + 2, &cg->win, err));
   TRY(spatial_forward_out(&cg->win, false, err));
-  cg->in_size = spatial_prod(nsp, cg->win.in);
-  cg->out_size = spatial_prod(nsp, cg->win.out);
-  cg->kernel_size = spatial_prod(nsp, cg->win.kernel);
+  spatial_conv_sizes(cg);
   return ST_OK;
 }
 
 Status shape_conv(Graph *g, Node *n, Error *err) {
   ConvGeom cg;
   TRY(conv_geom(n, &cg, err));
-  int64_t dims[IR_MAX_RANK] = {cg.batch, cg.out_ch};
-  memcpy(dims + 2, cg.win.out, (size_t)cg.win.nsp * sizeof *dims);
-  return ops_set_output(n, 0, n->inputs[0]->dtype, cg.win.nsp + 2, dims, err);
-}
-
-/* Row-major index vector of flat index idx over dims[0..n). */
-static void unravel(int64_t idx, int n, const int64_t *dims, int64_t *out) {
-  for (int d = n - 1; d >= 0; d--) {
-    out[d] = dims[d] ? idx % dims[d] : 0;
-    idx = dims[d] ? idx / dims[d] : 0;
-  }
+  return spatial_conv_set_output(n, &cg, err);
 }
 
 /* ---- float32: im2col + tiled matrix product ----------------------------- */
@@ -111,7 +84,7 @@ static void im2col_f32(const ConvGeom *cg, const float *xg, int64_t r0, int64_t 
   for (int64_t c = 0; c < cg->in_per_group; c++) {
     const float *xc = xg + c * cg->in_size;
     for (int64_t kp = 0; kp < cg->kernel_size; kp++) {
-      unravel(kp, nsp, w->kernel, kk);
+      spatial_unravel(kp, nsp, w->kernel, kk);
       float *dst = col + (c * cg->kernel_size + kp) * t_len;
       int64_t base = kk[last] * w->dilation[last] - w->pad_begin[last];
       /* Output x positions whose input x = ox * s + base lies inside. */
@@ -121,7 +94,7 @@ static void im2col_f32(const ConvGeom *cg, const float *xg, int64_t r0, int64_t 
       if (lo > hi) lo = hi;
       for (int64_t r = r0; r < r0 + rows; r++) {
         float *rd = dst + (r - r0) * out_last;
-        unravel(r, last, w->out, o);
+        spatial_unravel(r, last, w->out, o);
         int64_t off = 0;
         bool inside = true;
         for (int d = 0; d < last && inside; d++) {
@@ -239,10 +212,10 @@ static void conv_direct_f64(const ConvGeom *cg, const double *x, const double *w
       const double *wm = w + m * cg->in_per_group * cg->kernel_size;
       double *ym = y + (img * cg->out_ch + m) * cg->out_size;
       for (int64_t op = 0; op < cg->out_size; op++) {
-        unravel(op, nsp, win->out, o);
+        spatial_unravel(op, nsp, win->out, o);
         double acc = b ? b[m] : 0.0;
         for (int64_t kp = 0; kp < cg->kernel_size; kp++) {
-          unravel(kp, nsp, win->kernel, kk);
+          spatial_unravel(kp, nsp, win->kernel, kk);
           int64_t off = 0;
           bool inside = true;
           for (int d = 0; d < nsp && inside; d++) {
@@ -266,22 +239,5 @@ Status eval_conv(const Node *n, const void *const in[], void *const out[], Error
   DType dt = n->inputs[0]->dtype;
   if (dt == DT_FLOAT32) return conv_f32(&cg, in[0], in[1], bias, out[0], err);
 
-  int64_t nx = ir_value_numel(n->inputs[0]), nw = ir_value_numel(n->inputs[1]);
-  int64_t ny = ir_value_numel(n->outputs[0]);
-  double *x = spatial_load_f64(dt, in[0], nx);
-  double *w = spatial_load_f64(dt, in[1], nw);
-  double *b = bias ? spatial_load_f64(dt, bias, cg.out_ch) : NULL;
-  double *y = malloc(ny > 0 ? (size_t)ny * sizeof *y : 1);
-  Status st = ST_OK;
-  if (!x || !w || (bias && !b) || !y) {
-    st = err_set(err, ST_NOMEM, "out of memory for Conv buffers");
-  } else {
-    conv_direct_f64(&cg, x, w, b, y);
-    spatial_store_f64(dt, out[0], y, ny);
-  }
-  free(x);
-  free(w);
-  free(b);
-  free(y);
-  return st;
+  return spatial_conv_eval_f64(n, &cg, in, out[0], conv_direct_f64, "Conv", err);
 }

@@ -13,13 +13,6 @@
 
 #include "spatial.h"
 
-static void unravel(int64_t idx, int n, const int64_t *dims, int64_t *out) {
-  for (int d = n - 1; d >= 0; d--) {
-    out[d] = dims[d] ? idx % dims[d] : 0;
-    idx = dims[d] ? idx / dims[d] : 0;
-  }
-}
-
 /* Adds scale * src[i] into dst[i * step + base] for every i < src_len whose
  * target lies in [0, dst_len): one line of a scatter along the last axis. */
 static void scatter_line(double *dst, int64_t dst_len, const double *src, int64_t src_len,
@@ -46,13 +39,7 @@ static int64_t scatter_row_offset(const Window *w, const int64_t *pos, const int
 
 /* ---- ConvTranspose ------------------------------------------------------- */
 
-typedef struct DeconvGeom {
-  int64_t batch, in_ch, out_ch, group, in_per_group, out_per_group;
-  int64_t in_size, out_size, kernel_size;
-  Window win; /* win.out = output spatial sizes; pads may be negative */
-} DeconvGeom;
-
-static Status deconv_geom(const Node *n, DeconvGeom *dg, Error *err) {
+static Status deconv_geom(const Node *n, ConvGeom *dg, Error *err) {
   const Value *x = n->inputs[0], *w = n->inputs[1];
   const Value *b = n->num_inputs > 2 ? n->inputs[2] : NULL;
   if (!spatial_is_float(x->dtype))
@@ -61,20 +48,11 @@ static Status deconv_geom(const Node *n, DeconvGeom *dg, Error *err) {
   if (w->dtype != x->dtype || (b && b->dtype != x->dtype))
     return err_set(err, ST_SHAPE, "the weight and bias must have the input's type %s",
                    dtype_name(x->dtype));
-  if (x->rank < 3)
-    return err_set(err, ST_SHAPE, "the input has rank %d, expected at least 3 (N, C, spatial...)",
-                   x->rank);
-  if (w->rank != x->rank)
-    return err_set(err, ST_SHAPE, "the weight has rank %d but the input has rank %d", w->rank,
-                   x->rank);
-  int64_t group = ir_attr_int(n, "group", 1);
-  if (group < 1) return err_set(err, ST_INVALID, "group %" PRId64 " must be at least 1", group);
+  int64_t group;
+  TRY(spatial_conv_group(n, &group, err));
   dg->batch = x->dims[0];
   dg->in_ch = x->dims[1];
   dg->group = group;
-  if (dg->in_ch % group)
-    return err_set(err, ST_SHAPE, "group %" PRId64 " does not divide %" PRId64 " input channels",
-                   group, dg->in_ch);
   if (w->dims[0] != dg->in_ch)
     return err_set(err, ST_SHAPE, "the weight's first dim is %" PRId64 ", expected the %" PRId64
                    " input channels", w->dims[0], dg->in_ch);
@@ -136,21 +114,17 @@ static Status deconv_geom(const Node *n, DeconvGeom *dg, Error *err) {
     }
   }
   TRY(spatial_check_numel(nsp, win->out, err));
-  dg->in_size = spatial_prod(nsp, win->in);
-  dg->out_size = spatial_prod(nsp, win->out);
-  dg->kernel_size = spatial_prod(nsp, win->kernel);
+  spatial_conv_sizes(dg);
   return ST_OK;
 }
 
 Status shape_conv_transpose(Graph *g, Node *n, Error *err) {
-  DeconvGeom dg;
+  ConvGeom dg;
   TRY(deconv_geom(n, &dg, err));
-  int64_t dims[IR_MAX_RANK] = {dg.batch, dg.out_ch};
-  memcpy(dims + 2, dg.win.out, (size_t)dg.win.nsp * sizeof *dims);
-  return ops_set_output(n, 0, n->inputs[0]->dtype, dg.win.nsp + 2, dims, err);
+  return spatial_conv_set_output(n, &dg, err);
 }
 
-static void deconv_f64(const DeconvGeom *dg, const double *x, const double *w, const double *b,
+static void deconv_f64(const ConvGeom *dg, const double *x, const double *w, const double *b,
                        double *y) {
   const Window *win = &dg->win;
   int nsp = win->nsp, last = nsp - 1;
@@ -172,10 +146,10 @@ static void deconv_f64(const DeconvGeom *dg, const double *x, const double *w, c
         double *ym = y + (img * dg->out_ch + g * dg->out_per_group + oc) * dg->out_size;
         const double *wk = w + (c * dg->out_per_group + oc) * dg->kernel_size;
         for (int64_t kp = 0; kp < dg->kernel_size; kp++) {
-          unravel(kp, nsp, win->kernel, kk);
+          spatial_unravel(kp, nsp, win->kernel, kk);
           int64_t base = kk[last] * win->dilation[last] - win->pad_begin[last];
           for (int64_t r = 0; r < rows; r++) {
-            unravel(r, last, win->in, pos);
+            spatial_unravel(r, last, win->in, pos);
             int64_t off = scatter_row_offset(win, pos, kk, out_strides);
             if (off < 0) continue;
             scatter_line(ym + off, out_last, xc + r * in_last, in_last, win->stride[last], base,
@@ -187,27 +161,9 @@ static void deconv_f64(const DeconvGeom *dg, const double *x, const double *w, c
 }
 
 Status eval_conv_transpose(const Node *n, const void *const in[], void *const out[], Error *err) {
-  DeconvGeom dg;
+  ConvGeom dg;
   TRY(deconv_geom(n, &dg, err));
-  DType dt = n->inputs[0]->dtype;
-  const void *bias = n->num_inputs > 2 && n->inputs[2] ? in[2] : NULL;
-  int64_t ny = ir_value_numel(n->outputs[0]);
-  double *x = spatial_load_f64(dt, in[0], ir_value_numel(n->inputs[0]));
-  double *w = spatial_load_f64(dt, in[1], ir_value_numel(n->inputs[1]));
-  double *b = bias ? spatial_load_f64(dt, bias, dg.out_ch) : NULL;
-  double *y = malloc(ny > 0 ? (size_t)ny * sizeof *y : 1);
-  Status st = ST_OK;
-  if (!x || !w || (bias && !b) || !y) {
-    st = err_set(err, ST_NOMEM, "out of memory for ConvTranspose buffers");
-  } else {
-    deconv_f64(&dg, x, w, b, y);
-    spatial_store_f64(dt, out[0], y, ny);
-  }
-  free(x);
-  free(w);
-  free(b);
-  free(y);
-  return st;
+  return spatial_conv_eval_f64(n, &dg, in, out[0], deconv_f64, "ConvTranspose", err);
 }
 
 /* ---- Col2Im -------------------------------------------------------------- */
@@ -282,10 +238,10 @@ Status eval_col2im(const Node *n, const void *const in[], void *const out[], Err
     for (int64_t c = 0; c < cg.channels; c++) {
       double *yc = y + (b * cg.channels + c) * cg.image_size;
       for (int64_t kp = 0; kp < cg.kernel_size; kp++) {
-        unravel(kp, nsp, win->kernel, kk);
+        spatial_unravel(kp, nsp, win->kernel, kk);
         const double *xr = x + ((b * cg.channels + c) * cg.kernel_size + kp) * cg.blocks;
         for (int64_t l = 0; l < cg.blocks; l++) {
-          unravel(l, nsp, win->out, o);
+          spatial_unravel(l, nsp, win->out, o);
           int64_t off = 0;
           bool inside = true;
           for (int d = 0; d < nsp && inside; d++) {

@@ -79,7 +79,7 @@ static Status scatter_reduction(const Node *n, Reduction *r, Error *err) {
 
 Status shape_scatter_nd(Graph *g, Node *n, Error *err) {
   const Value *x = n->inputs[0], *ind = n->inputs[1], *upd = n->inputs[2];
-  Reduction red;
+  Reduction red = RED_NONE;
   TRY(scatter_reduction(n, &red, err));
   if (x->rank < 1) return err_set(err, ST_INVALID, "data must have rank >= 1");
   if (ind->rank < 1) return err_set(err, ST_INVALID, "indices must have rank >= 1");
@@ -135,12 +135,12 @@ static void scatter_apply(DType t, Reduction red, void *out, int64_t oi, const v
 
 Status eval_scatter_nd(const Node *n, const void *const in[], void *const out[], Error *err) {
   const Value *x = n->inputs[0], *ind = n->inputs[1];
-  Reduction red;
+  Reduction red = RED_NONE;
   TRY(scatter_reduction(n, &red, err));
   size_t nb = ir_value_nbytes(x);
   if (nb) memcpy(out[0], in[0], nb);
   int k = (int)ind->dims[ind->rank - 1];
-  int64_t nupd, w;
+  int64_t nupd, w = 0;
   TRY(mv_prod(ind->dims, 0, ind->rank - 1, &nupd, err));
   /* Check every index first, so a bad one fails even when nothing is written. */
   for (int64_t u = 0; u < nupd; u++)

@@ -78,8 +78,8 @@ static Status cos_value(const Node *n, DType *dt, const void **elem, Error *err)
 Status shape_constant_of_shape(Graph *g, Node *n, Error *err) {
   int64_t dims[IR_MAX_RANK];
   int rank;
-  DType dt;
-  const void *elem;
+  DType dt = DT_FLOAT32;
+  const void *elem = NULL;
   TRY(ops_const_ints(n->inputs[0], "input 0 ('input', the shape)", dims, IR_MAX_RANK, &rank,
                      err));
   TRY(cos_value(n, &dt, &elem, err));
@@ -93,8 +93,8 @@ Status shape_constant_of_shape(Graph *g, Node *n, Error *err) {
 
 Status eval_constant_of_shape(const Node *n, const void *const in[], void *const out[],
                               Error *err) {
-  DType dt;
-  const void *elem;
+  DType dt = DT_FLOAT32;
+  const void *elem = NULL;
   TRY(cos_value(n, &dt, &elem, err));
   mv_fill(out[0], ir_value_numel(n->outputs[0]), elem, dtype_size(dt));
   return ST_OK;

@@ -51,13 +51,6 @@ static Status pool_set_output(Node *n, int i, DType dt, const PoolGeom *pg, Erro
   return ops_set_output(n, i, dt, x->rank, dims, err);
 }
 
-static void unravel(int64_t idx, int n, const int64_t *dims, int64_t *out) {
-  for (int d = n - 1; d >= 0; d--) {
-    out[d] = dims[d] ? idx % dims[d] : 0;
-    idx = dims[d] ? idx / dims[d] : 0;
-  }
-}
-
 /* One output position's window: the input offset of every kernel tap that
  * lands inside the input, plus how many taps land inside the declared
  * (not ceil_mode-extended) padded extent. */
@@ -71,7 +64,7 @@ static Taps window_taps(const Window *w, const int64_t *o, int64_t kernel_size,
   int64_t kk[SPATIAL_MAX_DIM];
   Taps t = {0, 0};
   for (int64_t kp = 0; kp < kernel_size; kp++) {
-    unravel(kp, w->nsp, w->kernel, kk);
+    spatial_unravel(kp, w->nsp, w->kernel, kk);
     bool inside = true, in_pad = true;
     int64_t off = 0;
     for (int d = 0; d < w->nsp; d++) {
@@ -86,14 +79,47 @@ static Taps window_taps(const Window *w, const int64_t *o, int64_t kernel_size,
   return t;
 }
 
+/* A 0/1 attribute (default 0): the shape rules reject other values, so the
+ * kernels may simply test for 1. */
+static Status pool_check_flag(const Node *n, const char *name, Error *err) {
+  int64_t v = ir_attr_int(n, name, 0);
+  if (v != 0 && v != 1)
+    return err_set(err, ST_INVALID, "%s is %" PRId64 ", expected 0 or 1", name, v);
+  return ST_OK;
+}
+
+/* Working buffers of a pool kernel: the input and the output in double,
+ * and one window's tap offsets. */
+typedef struct PoolBufs {
+  double *x, *y;
+  int64_t *offs;
+} PoolBufs;
+
+static void pool_bufs_free(PoolBufs *b) {
+  free(b->x);
+  free(b->y);
+  free(b->offs);
+}
+
+static Status pool_bufs_alloc(const PoolGeom *pg, DType dt, const void *in, const char *op,
+                              PoolBufs *b, Error *err) {
+  int64_t ny = pg->planes * pg->out_size;
+  b->x = spatial_load_f64(dt, in, pg->planes * pg->in_size);
+  b->y = malloc(ny > 0 ? (size_t)ny * sizeof *b->y : 1);
+  b->offs = malloc((size_t)pg->kernel_size * sizeof *b->offs);
+  if (!b->x || !b->y || !b->offs) {
+    pool_bufs_free(b);
+    return err_set(err, ST_NOMEM, "out of memory for %s buffers", op);
+  }
+  return ST_OK;
+}
+
 /* ---- AveragePool ---------------------------------------------------------- */
 
 Status shape_average_pool(Graph *g, Node *n, Error *err) {
   PoolGeom pg;
   TRY(pool_geom(n, false, &pg, err));
-  int64_t cip = ir_attr_int(n, "count_include_pad", 0);
-  if (cip != 0 && cip != 1)
-    return err_set(err, ST_INVALID, "count_include_pad is %" PRId64 ", expected 0 or 1", cip);
+  TRY(pool_check_flag(n, "count_include_pad", err));
   return pool_set_output(n, 0, n->inputs[0]->dtype, &pg, err);
 }
 
@@ -102,20 +128,14 @@ Status eval_average_pool(const Node *n, const void *const in[], void *const out[
   TRY(pool_geom(n, false, &pg, err));
   bool include_pad = ir_attr_int(n, "count_include_pad", 0) == 1;
   DType dt = n->inputs[0]->dtype;
-  double *x = spatial_load_f64(dt, in[0], pg.planes * pg.in_size);
-  double *y = malloc(pg.planes * pg.out_size > 0 ? (size_t)(pg.planes * pg.out_size) * sizeof *y
-                                                 : 1);
-  int64_t *offs = malloc((size_t)pg.kernel_size * sizeof *offs);
-  if (!x || !y || !offs) {
-    free(x);
-    free(y);
-    free(offs);
-    return err_set(err, ST_NOMEM, "out of memory for AveragePool buffers");
-  }
+  PoolBufs b;
+  TRY(pool_bufs_alloc(&pg, dt, in[0], "AveragePool", &b, err));
+  double *x = b.x, *y = b.y;
+  int64_t *offs = b.offs;
   int64_t in_strides[SPATIAL_MAX_DIM], o[SPATIAL_MAX_DIM];
   ops_strides(pg.win.nsp, pg.win.in, in_strides);
   for (int64_t op = 0; op < pg.out_size; op++) {
-    unravel(op, pg.win.nsp, pg.win.out, o);
+    spatial_unravel(op, pg.win.nsp, pg.win.out, o);
     Taps t = window_taps(&pg.win, o, pg.kernel_size, in_strides, offs);
     int64_t divisor = include_pad ? t.padded : t.count;
     for (int64_t p = 0; p < pg.planes; p++) {
@@ -126,9 +146,7 @@ Status eval_average_pool(const Node *n, const void *const in[], void *const out[
     }
   }
   spatial_store_f64(dt, out[0], y, pg.planes * pg.out_size);
-  free(x);
-  free(y);
-  free(offs);
+  pool_bufs_free(&b);
   return ST_OK;
 }
 
@@ -137,9 +155,7 @@ Status eval_average_pool(const Node *n, const void *const in[], void *const out[
 Status shape_max_pool(Graph *g, Node *n, Error *err) {
   PoolGeom pg;
   TRY(pool_geom(n, true, &pg, err));
-  int64_t so = ir_attr_int(n, "storage_order", 0);
-  if (so != 0 && so != 1)
-    return err_set(err, ST_INVALID, "storage_order is %" PRId64 ", expected 0 or 1", so);
+  TRY(pool_check_flag(n, "storage_order", err));
   TRY(pool_set_output(n, 0, n->inputs[0]->dtype, &pg, err));
   if (n->num_outputs > 1) TRY(pool_set_output(n, 1, DT_INT64, &pg, err));
   return ST_OK;
@@ -148,7 +164,7 @@ Status shape_max_pool(Graph *g, Node *n, Error *err) {
 /* Index of a spatial offset in column-major order (storage_order 1). */
 static int64_t column_major(const Window *w, int64_t row_major_off) {
   int64_t pos[SPATIAL_MAX_DIM], idx = 0, stride = 1;
-  unravel(row_major_off, w->nsp, w->in, pos);
+  spatial_unravel(row_major_off, w->nsp, w->in, pos);
   for (int d = 0; d < w->nsp; d++) {
     idx += pos[d] * stride;
     stride *= w->in[d];
@@ -164,20 +180,14 @@ Status eval_max_pool(const Node *n, const void *const in[], void *const out[], E
   DType dt = n->inputs[0]->dtype;
   /* An all-padding window has no maximum: report the type's lowest value. */
   double lowest = dt == DT_INT8 ? -128.0 : dt == DT_UINT8 ? 0.0 : -INFINITY;
-  double *x = spatial_load_f64(dt, in[0], pg.planes * pg.in_size);
-  double *y = malloc(pg.planes * pg.out_size > 0 ? (size_t)(pg.planes * pg.out_size) * sizeof *y
-                                                 : 1);
-  int64_t *offs = malloc((size_t)pg.kernel_size * sizeof *offs);
-  if (!x || !y || !offs) {
-    free(x);
-    free(y);
-    free(offs);
-    return err_set(err, ST_NOMEM, "out of memory for MaxPool buffers");
-  }
+  PoolBufs b;
+  TRY(pool_bufs_alloc(&pg, dt, in[0], "MaxPool", &b, err));
+  double *x = b.x, *y = b.y;
+  int64_t *offs = b.offs;
   int64_t in_strides[SPATIAL_MAX_DIM], o[SPATIAL_MAX_DIM];
   ops_strides(pg.win.nsp, pg.win.in, in_strides);
   for (int64_t op = 0; op < pg.out_size; op++) {
-    unravel(op, pg.win.nsp, pg.win.out, o);
+    spatial_unravel(op, pg.win.nsp, pg.win.out, o);
     Taps t = window_taps(&pg.win, o, pg.kernel_size, in_strides, offs);
     for (int64_t p = 0; p < pg.planes; p++) {
       const double *xp = x + p * pg.in_size;
@@ -196,9 +206,7 @@ Status eval_max_pool(const Node *n, const void *const in[], void *const out[], E
     }
   }
   spatial_store_f64(dt, out[0], y, pg.planes * pg.out_size);
-  free(x);
-  free(y);
-  free(offs);
+  pool_bufs_free(&b);
   return ST_OK;
 }
 

@@ -89,7 +89,7 @@ static Status read_modes(const Node *n, ResizePlan *p, Error *err) {
                                        "tf_half_pixel_for_nn"};
   static const char *const nearest[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
                                         "ceil"};
-  int v;
+  int v = 0;
   TRY(parse_enum(n, "mode", "nearest", modes, 5, &v, err));
   p->mode = v >= 3 ? RS_LINEAR : (ResizeMode)v;
   p->legacy = n->opset > 0 && n->opset < 11;
@@ -136,7 +136,7 @@ static Status resize_plan(const Node *n, ResizePlan *p, Error *err) {
   memset(p, 0, sizeof *p);
   p->rank = x->rank;
   TRY(read_modes(n, p, err));
-  int axes[IR_MAX_RANK], naxes;
+  int axes[IR_MAX_RANK], naxes = 0;
   TRY(read_axes(n, x->rank, axes, &naxes, err));
   for (int d = 0; d < x->rank; d++) {
     p->in[d] = p->out[d] = x->dims[d];
@@ -182,7 +182,7 @@ static Status resize_plan(const Node *n, ResizePlan *p, Error *err) {
     if (cnt != naxes)
       return err_set(err, ST_INVALID, "sizes has %d values, expected %d", cnt, naxes);
     static const char *const policies[] = {"stretch", "not_larger", "not_smaller"};
-    int policy;
+    int policy = 0;
     TRY(parse_enum(n, "keep_aspect_ratio_policy", "stretch", policies, 3, &policy, err));
     double common = policy == 1 ? INFINITY : 0.0;
     for (int i = 0; i < naxes; i++) {

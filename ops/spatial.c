@@ -167,3 +167,64 @@ void spatial_store_f64(DType t, void *buf, const double *src, int64_t count) {
     for (int64_t i = 0; i < count; i++) dtype_store_f64(t, buf, (size_t)i, src[i], false);
   }
 }
+
+void spatial_unravel(int64_t idx, int n, const int64_t *dims, int64_t *out) {
+  for (int d = n - 1; d >= 0; d--) {
+    out[d] = dims[d] ? idx % dims[d] : 0;
+    idx = dims[d] ? idx / dims[d] : 0;
+  }
+}
+
+Status spatial_conv_group(const Node *n, int64_t *group, Error *err) {
+  const Value *x = n->inputs[0], *w = n->inputs[1];
+  if (x->rank < 3)
+    return err_set(err, ST_SHAPE, "the input has rank %d, expected at least 3 (N, C, spatial...)",
+                   x->rank);
+  if (w->rank != x->rank)
+    return err_set(err, ST_SHAPE, "the weight has rank %d but the input has rank %d", w->rank,
+                   x->rank);
+  int64_t g = ir_attr_int(n, "group", 1);
+  if (g < 1) return err_set(err, ST_INVALID, "group %" PRId64 " must be at least 1", g);
+  if (x->dims[1] % g)
+    return err_set(err, ST_SHAPE, "group %" PRId64 " does not divide %" PRId64 " input channels",
+                   g, x->dims[1]);
+  *group = g;
+  return ST_OK;
+}
+
+void spatial_conv_sizes(ConvGeom *cg) {
+  int nsp = cg->win.nsp;
+  cg->in_size = spatial_prod(nsp, cg->win.in);
+  cg->out_size = spatial_prod(nsp, cg->win.out);
+  cg->kernel_size = spatial_prod(nsp, cg->win.kernel);
+}
+
+Status spatial_conv_set_output(Node *n, const ConvGeom *cg, Error *err) {
+  int64_t dims[IR_MAX_RANK] = {cg->batch, cg->out_ch};
+  memcpy(dims + 2, cg->win.out, (size_t)cg->win.nsp * sizeof *dims);
+  return ops_set_output(n, 0, n->inputs[0]->dtype, cg->win.nsp + 2, dims, err);
+}
+
+Status spatial_conv_eval_f64(const Node *n, const ConvGeom *cg, const void *const in[],
+                             void *out, ConvKernelF64 kernel, const char *what,
+                             Error *err) {
+  DType dt = n->inputs[0]->dtype;
+  const void *bias = n->num_inputs > 2 && n->inputs[2] ? in[2] : NULL;
+  int64_t ny = ir_value_numel(n->outputs[0]);
+  double *x = spatial_load_f64(dt, in[0], ir_value_numel(n->inputs[0]));
+  double *w = spatial_load_f64(dt, in[1], ir_value_numel(n->inputs[1]));
+  double *b = bias ? spatial_load_f64(dt, bias, cg->out_ch) : NULL;
+  double *y = malloc(ny > 0 ? (size_t)ny * sizeof *y : 1);
+  Status st = ST_OK;
+  if (!x || !w || (bias && !b) || !y) {
+    st = err_set(err, ST_NOMEM, "out of memory for %s buffers", what);
+  } else {
+    kernel(cg, x, w, b, y);
+    spatial_store_f64(dt, out, y, ny);
+  }
+  free(x);
+  free(w);
+  free(b);
+  free(y);
+  return st;
+}

@@ -77,6 +77,40 @@ double *spatial_load_f64(DType t, const void *buf, int64_t count);
 /* Writes count doubles into buf as dtype t. */
 void spatial_store_f64(DType t, void *buf, const double *src, int64_t count);
 
+/* Row-major index vector of flat index idx over dims[0..n) (a zero dim
+ * yields index 0). */
+void spatial_unravel(int64_t idx, int n, const int64_t *dims, int64_t *out);
+
+/* Channel and size bookkeeping shared by Conv and ConvTranspose. */
+typedef struct ConvGeom {
+  int64_t batch, in_ch, out_ch, group, in_per_group, out_per_group;
+  int64_t in_size, out_size, kernel_size; /* spatial element counts */
+  Window win; /* ConvTranspose: win.out = output sizes, pads may be negative */
+} ConvGeom;
+
+/* The checks Conv and ConvTranspose share on input 0 (x) and 1 (weight):
+ * x has rank >= 3, the weight has x's rank, and the group attribute
+ * (default 1) is positive and divides x's channels; *group receives it. */
+Status spatial_conv_group(const Node *n, int64_t *group, Error *err);
+
+/* Sets in_size, out_size and kernel_size from cg->win. */
+void spatial_conv_sizes(ConvGeom *cg);
+
+/* Output 0 = [batch, out_ch, win.out...] in input 0's dtype. */
+Status spatial_conv_set_output(Node *n, const ConvGeom *cg, Error *err);
+
+/* A double-precision Conv-family kernel: x, weight and (possibly NULL) bias
+ * in, y out, all in the layouts of the node's tensors. */
+typedef void (*ConvKernelF64)(const ConvGeom *cg, const double *x, const double *w,
+                              const double *b, double *y);
+
+/* Runs kernel on the node's inputs converted to double (the optional bias
+ * is input 2) and stores the result into out in the output dtype; owns the
+ * temporary buffers.  `what` names the op in the ST_NOMEM message. */
+Status spatial_conv_eval_f64(const Node *n, const ConvGeom *cg, const void *const in[],
+                             void *out, ConvKernelF64 kernel, const char *what,
+                             Error *err);
+
 /* Floor division and modulo for possibly negative numerators (d > 0). */
 static inline int64_t spatial_floordiv(int64_t a, int64_t d) {
   int64_t q = a / d;

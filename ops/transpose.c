@@ -77,8 +77,8 @@ static Status d2s_mode(const Node *n, bool *dcr, Error *err) {
 
 Status shape_depth_to_space(Graph *g, Node *n, Error *err) {
   const Value *x = n->inputs[0];
-  int64_t b, bb;
-  bool dcr;
+  int64_t b = 1, bb = 1;
+  bool dcr = true;
   TRY(block_size(n, &b, &bb, err));
   TRY(d2s_mode(n, &dcr, err));
   if (x->dims[1] % bb != 0)
@@ -96,8 +96,8 @@ Status eval_depth_to_space(const Node *n, const void *const in[], void *const ou
                            Error *err) {
   const Value *x = n->inputs[0];
   if (ir_value_numel(x) == 0) return ST_OK;
-  int64_t b, bb;
-  bool dcr;
+  int64_t b = 1, bb = 1;
+  bool dcr = true;
   TRY(block_size(n, &b, &bb, err));
   TRY(d2s_mode(n, &dcr, err));
   int64_t C = x->dims[1], H = x->dims[2], W = x->dims[3], Cp = C / bb, hw = H * W;
@@ -110,7 +110,7 @@ Status eval_depth_to_space(const Node *n, const void *const in[], void *const ou
 
 Status shape_space_to_depth(Graph *g, Node *n, Error *err) {
   const Value *x = n->inputs[0];
-  int64_t b, bb;
+  int64_t b = 1, bb = 1;
   TRY(block_size(n, &b, &bb, err));
   if (x->dims[2] % b != 0 || x->dims[3] % b != 0)
     return err_set(err, ST_SHAPE, "height and width (%" PRId64 ", %" PRId64 ") must be "
@@ -127,7 +127,7 @@ Status eval_space_to_depth(const Node *n, const void *const in[], void *const ou
                            Error *err) {
   const Value *x = n->inputs[0];
   if (ir_value_numel(x) == 0) return ST_OK;
-  int64_t b, bb;
+  int64_t b = 1, bb = 1;
   TRY(block_size(n, &b, &bb, err));
   int64_t C = x->dims[1], H = x->dims[2], W = x->dims[3];
   int64_t dims[6] = {x->dims[0], b, b, C, H / b, W / b};

@@ -4,7 +4,7 @@
 # Uses sudo when not run as root.  Called by quickstart.sh and test.sh.
 set -euo pipefail
 
-packages=(cmake build-essential pkg-config llvm-19-dev libprotobuf-c-dev protobuf-c-compiler
+packages=(cmake build-essential pkg-config llvm-19-dev clang-19 libprotobuf-c-dev protobuf-c-compiler
           libcmocka-dev)
 
 missing=()

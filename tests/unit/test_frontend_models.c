@@ -96,7 +96,7 @@ static void check_io(const char *dir, const char *kind, Value **vals, int n) {
 }
 
 static void run_dir(const char *dir, int min_tests, int *loaded, int *skipped) {
-  char **names;
+  char **names = NULL;
   int n = list_tests(dir, &names);
   if (n < min_tests) print_error("%s: found %d tests, expected at least %d\n", dir, n, min_tests);
   assert_true(n >= min_tests);

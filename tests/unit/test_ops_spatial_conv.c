@@ -21,7 +21,7 @@ static void conv2d_case(int64_t h, int64_t w, const float *x, int64_t kh, int64_
   float *y = calloc((size_t)(oh * ow), sizeof *y);
   const void *data[2] = {x, NULL};
   void *out[1] = {y};
-  sp_run(g, n, data, out);
+  sp_run(g, n, 2, data, out);
   int64_t yd[4] = {1, 1, oh, ow};
   sp_assert_shape(n->outputs[0], 4, yd);
   sp_assert_floats(y, want, oh * ow, 1e-5);
@@ -87,7 +87,7 @@ static void conv_dilation_and_bias(void **state) {
   Node *n = conv1d(g, 1, 7, 1, 1, 3, w, b);
   sp_ints(g, n, "dilations", 1, (int64_t[]){2});
   float y[3];
-  sp_run(g, n, (const void *[]){x, NULL, NULL}, (void *[]){y});
+  sp_run(g, n, 3, (const void *[]){x, NULL, NULL}, (void *[]){y});
   sp_assert_shape(n->outputs[0], 3, (int64_t[]){1, 1, 3});
   sp_assert_floats(y, (const float[]){6, 6, 6}, 3, 0);
   ir_graph_free(g);
@@ -103,7 +103,7 @@ static void conv_depthwise_multiplier(void **state) {
   Node *n = conv1d(g, 2, 3, 4, 1, 2, w, NULL);
   sp_int(g, n, "group", 2);
   float y[8];
-  sp_run(g, n, (const void *[]){x, NULL}, (void *[]){y});
+  sp_run(g, n, 2, (const void *[]){x, NULL}, (void *[]){y});
   sp_assert_shape(n->outputs[0], 3, (int64_t[]){1, 4, 2});
   sp_assert_floats(y, (const float[]){3, 5, -1, -1, 20, 40, 20, 30}, 8, 0);
   ir_graph_free(g);
@@ -117,7 +117,7 @@ static void conv_groups(void **state) {
   Node *n = conv1d(g, 4, 1, 2, 2, 1, w, NULL);
   sp_int(g, n, "group", 2);
   float y[2];
-  sp_run(g, n, (const void *[]){x, NULL}, (void *[]){y});
+  sp_run(g, n, 2, (const void *[]){x, NULL}, (void *[]){y});
   sp_assert_floats(y, (const float[]){3, -1}, 2, 0);
   ir_graph_free(g);
 }
@@ -134,7 +134,7 @@ static void conv_same_upper_vs_lower(void **state) {
     Node *n = conv1d(g, 1, 4, 1, 1, 2, w, NULL);
     sp_str(g, n, "auto_pad", modes[m]);
     float y[4];
-    sp_run(g, n, (const void *[]){x, NULL}, (void *[]){y});
+    sp_run(g, n, 2, (const void *[]){x, NULL}, (void *[]){y});
     sp_assert_shape(n->outputs[0], 3, (int64_t[]){1, 1, 4});
     sp_assert_floats(y, want[m], 4, 0);
     ir_graph_free(g);
@@ -220,7 +220,7 @@ static void conv_fast_path_matches_naive(void **state) {
     int64_t oh = n->outputs[0]->dims[2], ow = n->outputs[0]->dims[3];
     int64_t ny = ir_value_numel(n->outputs[0]);
     float *y = malloc((size_t)ny * sizeof *y), *ref = malloc((size_t)ny * sizeof *ref);
-    sp_run(g, n, (const void *[]){x, NULL, NULL}, (void *[]){y});
+    sp_run(g, n, 3, (const void *[]){x, NULL, NULL}, (void *[]){y});
     int64_t pads2[2] = {cases[t].pads[0], cases[t].pads[1]};
     naive_conv2d(x, w, b, ref, xd[0], xd[1], xd[2], xd[3], cases[t].m, cases[t].group, wd[2],
                  wd[3], cases[t].s, cases[t].dil, pads2, oh, ow);
@@ -235,7 +235,7 @@ static void conv_fast_path_matches_naive(void **state) {
     n->inputs[0] = sp_value(g, "x64", DT_FLOAT64, 4, xd);
     n->inputs[1] = sp_const(g, "w64", DT_FLOAT64, 4, wd, wd64);
     n->inputs[2] = sp_const(g, "b64", DT_FLOAT64, 1, bd, bd64);
-    sp_run(g, n, (const void *[]){xd64, NULL, NULL}, (void *[]){y64});
+    sp_run(g, n, 3, (const void *[]){xd64, NULL, NULL}, (void *[]){y64});
     for (int64_t i = 0; i < ny; i++)
       if (fabs(y64[i] - ref[i]) > 1e-4) fail_msg("f64 element %lld differs", (long long)i);
     free(x);
@@ -260,7 +260,7 @@ static void conv_3d_box(void **state) {
   Value *ins[2] = {sp_value(g, "x", DT_FLOAT32, 5, xd), sp_const(g, "w", DT_FLOAT32, 5, wd, w)};
   Node *n = sp_node(g, OP_CONV, 2, ins, 1);
   float y[8];
-  sp_run(g, n, (const void *[]){x, NULL}, (void *[]){y});
+  sp_run(g, n, 2, (const void *[]){x, NULL}, (void *[]){y});
   /* Window at (0,0,0): 0+1+3+4+9+10+12+13 = 52; each step adds 1, 3 or 9 per element. */
   const float want[8] = {52, 60, 76, 84, 124, 132, 148, 156};
   sp_assert_floats(y, want, 8, 0);
@@ -316,7 +316,7 @@ static Node *deconv1d(Graph *g, int64_t c, int64_t len, int64_t mg, int64_t k, c
 
 static void deconv_check(Graph *g, Node *n, const float *x, int64_t len, const float *want) {
   float y[32];
-  sp_run(g, n, (const void *[]){x, NULL, NULL}, (void *[]){y});
+  sp_run(g, n, 3, (const void *[]){x, NULL, NULL}, (void *[]){y});
   assert_int_equal(n->outputs[0]->dims[2], len);
   sp_assert_floats(y, want, ir_value_numel(n->outputs[0]), 1e-6);
 }
@@ -389,7 +389,7 @@ static void deconv_dilation_2d(void **state) {
   Node *n = sp_node(g, OP_CONV_TRANSPOSE, 2, ins, 1);
   sp_ints(g, n, "dilations", 2, (int64_t[]){2, 2});
   float y[16];
-  sp_run(g, n, (const void *[]){x, NULL}, (void *[]){y});
+  sp_run(g, n, 2, (const void *[]){x, NULL}, (void *[]){y});
   sp_assert_shape(n->outputs[0], 4, (int64_t[]){1, 1, 4, 4});
   const float want[16] = {1, 2, 1, 2, 3, 4, 3, 4, 1, 2, 1, 2, 3, 4, 3, 4};
   sp_assert_floats(y, want, 16, 0);
@@ -432,14 +432,14 @@ static void col2im_overlap_and_strides(void **state) {
   Node *n = col2im(g, 2, 2, 2, (const int64_t[]){1, 3}, (const int64_t[]){1, 2});
   float y[4];
   const float x[4] = {1, 2, 10, 20};
-  sp_run(g, n, (const void *[]){x, NULL, NULL}, (void *[]){y});
+  sp_run(g, n, 3, (const void *[]){x, NULL, NULL}, (void *[]){y});
   sp_assert_shape(n->outputs[0], 4, (int64_t[]){1, 1, 1, 3});
   sp_assert_floats(y, (const float[]){1, 12, 20}, 3, 0);
   /* 1-D image of 4 with block 2, stride 2: no overlap, entries interleave. */
   n = col2im(g, 2, 2, 1, (const int64_t[]){4}, (const int64_t[]){2});
   sp_ints(g, n, "strides", 1, (int64_t[]){2});
   const float x2[4] = {1, 2, 3, 4};
-  sp_run(g, n, (const void *[]){x2, NULL, NULL}, (void *[]){y});
+  sp_run(g, n, 3, (const void *[]){x2, NULL, NULL}, (void *[]){y});
   sp_assert_floats(y, (const float[]){1, 3, 2, 4}, 4, 0);
   /* 3 blocks do not fit an image of 4 with block 2 and stride 2. */
   n = col2im(g, 2, 3, 1, (const int64_t[]){4}, (const int64_t[]){2});

@@ -19,7 +19,7 @@ static Node *pool1d(Graph *g, OpKind op, DType dt, int64_t c, int64_t len, int64
 
 static void run_check(Graph *g, Node *n, const float *x, int64_t out_len, const float *want) {
   float y[16];
-  sp_run(g, n, (const void *[]){x}, (void *[]){y});
+  sp_run(g, n, 1, (const void *[]){x}, (void *[]){y});
   assert_int_equal(n->outputs[0]->dims[2], out_len);
   sp_assert_floats(y, want, ir_value_numel(n->outputs[0]), 1e-6);
 }
@@ -44,7 +44,7 @@ static void maxpool_indices_row_and_column_major(void **state) {
     sp_int(g, n, "storage_order", order);
     float y[8];
     int64_t idx[8];
-    sp_run(g, n, (const void *[]){x}, (void *[]){y, idx});
+    sp_run(g, n, 1, (const void *[]){x}, (void *[]){y, idx});
     sp_assert_shape(n->outputs[1], 4, (int64_t[]){1, 2, 2, 2});
     assert_int_equal(n->outputs[1]->dtype, DT_INT64);
     sp_assert_floats(y, (const float[]){5, 8, 9, 10, 105, 108, 109, 110}, 8, 0);
@@ -99,12 +99,12 @@ static void maxpool_int8_uint8(void **state) {
   Graph *g = ir_graph_new("t", "t.onnx");
   const uint8_t xu[4] = {200, 10, 255, 0};
   uint8_t yu[2];
-  sp_run(g, pool1d(g, OP_MAX_POOL, DT_UINT8, 1, 4, 2, 2), (const void *[]){xu}, (void *[]){yu});
+  sp_run(g, pool1d(g, OP_MAX_POOL, DT_UINT8, 1, 4, 2, 2), 1, (const void *[]){xu}, (void *[]){yu});
   assert_int_equal(yu[0], 200);
   assert_int_equal(yu[1], 255);
   const int8_t xs[4] = {-5, -3, -128, -100};
   int8_t ys[2];
-  sp_run(g, pool1d(g, OP_MAX_POOL, DT_INT8, 1, 4, 2, 2), (const void *[]){xs}, (void *[]){ys});
+  sp_run(g, pool1d(g, OP_MAX_POOL, DT_INT8, 1, 4, 2, 2), 1, (const void *[]){xs}, (void *[]){ys});
   assert_int_equal(ys[0], -3);
   assert_int_equal(ys[1], -100);
   ir_graph_free(g);
@@ -172,7 +172,7 @@ static void averagepool_2d_pads(void **state) {
     sp_ints(g, n, "pads", 4, (int64_t[]){1, 1, 1, 1});
     sp_int(g, n, "count_include_pad", cip);
     float y[9];
-    sp_run(g, n, (const void *[]){x}, (void *[]){y});
+    sp_run(g, n, 1, (const void *[]){x}, (void *[]){y});
     sp_assert_shape(n->outputs[0], 4, (int64_t[]){1, 1, 3, 3});
     if (cip == 0) {
       const float want[9] = {3, 3.5f, 4, 4.5f, 5, 5.5f, 6, 6.5f, 7};
@@ -197,7 +197,7 @@ static void global_pools(void **state) {
     Value *ins[1] = {sp_value(g, "x", DT_FLOAT32, 4, xd)};
     Node *n = sp_node(g, ops[i], 1, ins, 1);
     float y[2];
-    sp_run(g, n, (const void *[]){x}, (void *[]){y});
+    sp_run(g, n, 1, (const void *[]){x}, (void *[]){y});
     sp_assert_shape(n->outputs[0], 4, (int64_t[]){1, 2, 1, 1});
     sp_assert_floats(y, want[i], 2, 1e-6);
     ir_graph_free(g);

@@ -29,7 +29,7 @@ static Rs resize_node(int rank, const int64_t *dims, const float *scales, int ns
 
 static void rs_check(Rs r, const float *x, int64_t out_len, const float *want) {
   float y[64];
-  sp_run(r.g, r.n, (const void *[]){x, NULL, NULL, NULL}, (void *[]){y});
+  sp_run(r.g, r.n, 4, (const void *[]){x, NULL, NULL, NULL}, (void *[]){y});
   assert_int_equal(ir_value_numel(r.n->outputs[0]), out_len);
   sp_assert_floats(y, want, out_len, 1e-5);
   ir_graph_free(r.g);
@@ -107,7 +107,7 @@ static void cubic_on_ramp(void **state) {
     Rs r = resize_node(1, (int64_t[]){8}, (const float[]){2}, 1, NULL, 0, "cubic", NULL);
     if (keys) sp_float(r.g, r.n, "cubic_coeff_a", -0.5f);
     float y[16];
-    sp_run(r.g, r.n, (const void *[]){x, NULL, NULL}, (void *[]){y});
+    sp_run(r.g, r.n, 3, (const void *[]){x, NULL, NULL}, (void *[]){y});
     if (!keys) {
       sp_assert_floats(y + 4, (const float[]){1.703125f}, 1, 1e-6);
     } else {
@@ -144,7 +144,7 @@ static void tf_crop_and_resize_extrapolation(void **state) {
     sp_str(g, n, "coordinate_transformation_mode", "tf_crop_and_resize");
     sp_float(g, n, "extrapolation_value", -1);
     float y[3];
-    sp_run(g, n, (const void *[]){x, NULL, NULL, NULL}, (void *[]){y});
+    sp_run(g, n, 4, (const void *[]){x, NULL, NULL, NULL}, (void *[]){y});
     const float want[2][3] = {{2, 3, 4}, {2, 4, -1}};
     sp_assert_floats(y, want[wide], 3, 1e-6);
     ir_graph_free(g);
@@ -207,7 +207,7 @@ static void nearest_int64_exact(void **state) {
   Node *n = sp_node(g, OP_RESIZE, 3, ins, 1);
   const int64_t x[2] = {((int64_t)1 << 60) + 1, -3};
   int64_t y[4];
-  sp_run(g, n, (const void *[]){x, NULL, NULL}, (void *[]){y});
+  sp_run(g, n, 3, (const void *[]){x, NULL, NULL}, (void *[]){y});
   assert_true(y[0] == x[0] && y[1] == x[0] && y[2] == x[1] && y[3] == x[1]);
   ir_graph_free(g);
 }

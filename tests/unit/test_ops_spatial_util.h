@@ -69,13 +69,15 @@ static inline Status sp_infer(Graph *g, Node *n, Error *err) { return ops_infer_
 
 /* Infers, then evaluates with data[i] for each non-constant input i, into
  * out[i] (each must have room for the inferred output).  Fails the test on
- * any error. */
-static inline void sp_run(Graph *g, Node *n, const void *const *data, void **out) {
+ * any error.  ndata is the length of data: it bounds the reads, since a node
+ * may have more inputs than the caller passed buffers for. */
+static inline void sp_run(Graph *g, Node *n, int ndata, const void *const *data, void **out) {
   Error err = {0};
   if (ops_infer_node(g, n, &err) != ST_OK) fail_msg("infer: %s", err.msg);
   const void *in[8] = {0};
   for (int i = 0; i < n->num_inputs && i < 8; i++)
-    if (n->inputs[i]) in[i] = n->inputs[i]->data ? n->inputs[i]->data : data[i];
+    if (n->inputs[i])
+      in[i] = n->inputs[i]->data ? n->inputs[i]->data : i < ndata ? data[i] : NULL;
   if (ops_eval_node(g, n, in, out, &err) != ST_OK) fail_msg("eval: %s", err.msg);
 }
 

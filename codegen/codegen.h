@@ -36,6 +36,7 @@ typedef struct CgOptions {
   const char *model_path;    /* for the header banner */
   const char *command_line;  /* for the header banner */
   bool print_memory_plan;
+  bool print_kernels;        /* one line per node: specialized lowering or reference kernel */
   bool reference_kernels_only; /* no specialized lowering: every node calls its
                                  reference kernel (debugging, benchmarks) */
   FILE *log;                 /* memory plan output; stderr if NULL */

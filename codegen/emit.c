@@ -33,6 +33,7 @@ typedef struct Emit {
   LLVMBasicBlockRef fail;
   CgDesc desc;
   CgCtx lower;                        /* context handed to specialized lowerings */
+  FILE *kernel_log;                   /* --print-kernels output, or NULL */
 } Emit;
 
 static LLVMTypeRef ptr_ty(Emit *e) { return LLVMPointerTypeInContext(e->ctx, 0); }
@@ -113,6 +114,9 @@ static Status emit_node(Emit *e, const Node *n, Error *err) {
   e->lower.b = e->b;
   e->lower.run_fn = e->fn;
   TRY(cg_lower_node(&e->lower, n, inp, outp, &handled, err));
+  if (e->kernel_log)
+    fprintf(e->kernel_log, "  %-10s %-22s %s\n", handled ? "lowered" : "reference", op_name(n->op),
+            n->name);
   if (handled) return ST_OK;
   LLVMValueRef desc;
   TRY(cg_desc_node(&e->desc, n, &desc, err));
@@ -232,7 +236,8 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
     memplan_free(&plan);
     return st;
   }
-  Emit e = {.g = g, .plan = &plan};
+  Emit e = {.g = g, .plan = &plan, .kernel_log = o->print_kernels ? (o->log ? o->log : stderr) : NULL};
+  if (e.kernel_log) fprintf(e.kernel_log, "; kernels: specialized lowering or reference kernel per node\n");
   e.ctx = LLVMContextCreate();
   e.mod = LLVMModuleCreateWithNameInContext(o->prefix, e.ctx);
   e.b = LLVMCreateBuilderInContext(e.ctx);

@@ -1,13 +1,16 @@
 /*
  * IR for float32 attention (see attn_emit.h).  Two levels:
  *
- *   rows function   QR query rows of one leading index against all keys:
- *                   key blocks of KV vectors, each one a Q.Kt register tile
- *                   (SSA accumulators around the D loop), then the online
- *                   softmax update per row, then a P.V register tile
- *                   (accumulators around the key loop) on the row's output
- *                   kept in a stack buffer.  Variants for the query tail.
- *   driver          leading index -> transpose K into Kt -> row tiles.
+ *   rows function   QR query rows of one leading index against one key
+ *                   chunk: key blocks of KV vectors, each one a Q.Kt
+ *                   register tile (SSA accumulators around the D loop), then
+ *                   the online softmax update per row, then a P.V register
+ *                   tile (accumulators around the key loop) on the rows'
+ *                   unnormalized output.  The softmax state comes from and
+ *                   goes back to the driver's query-block buffers.  Variants
+ *                   for the query tail and the last (shorter) key chunk.
+ *   driver          leading index -> query block (state reset) -> key chunk
+ *                   (transpose into Kt) -> row tiles; then O / l per row.
  *
  * Masked lanes (keys past M in the last block) get score -inf, so they add
  * exp(-inf) = 0.  A row whose scores so far are all -inf keeps max -inf;
@@ -32,8 +35,11 @@ typedef struct AttnIR {
   int vf;          /* lanes */
   int qr, kv, cv;  /* rows per tile, key vectors per block, Dv vectors per P.V tile */
   int64_t kb;      /* keys per block: kv * vf */
-  int64_t mpad;    /* Kt row length */
+  int64_t ck;      /* keys per full chunk (M when K fits one chunk) */
+  int64_t ktld;    /* Kt row length: ck rounded up to vf */
+  int64_t qb;      /* query rows per block, a multiple of qr unless N is smaller */
   int64_t nvv;     /* vectors per output row: ceil(dv / vf) */
+  int64_t ostride; /* floats per state output row: nvv * vf */
   LLVMTypeRef f32, vec, i64;
 } AttnIR;
 
@@ -46,8 +52,22 @@ static void attn_ir_init(AttnIR *a, CgCtx *c, const AttnPlan *p) {
   a->kv = 4;
   a->cv = 4;
   a->kb = (int64_t)a->kv * a->vf;
-  a->mpad = (p->m + a->vf - 1) / a->vf * a->vf;
+  int64_t mpad = (p->m + a->vf - 1) / a->vf * a->vf;
+  int64_t fit = ATTN_KT_MAX_BYTES / (4 * p->d); /* keys per Kt buffer, >= vf */
+  if (mpad <= fit) {
+    a->ck = p->m;
+    a->ktld = mpad;
+  } else {
+    /* Whole key blocks when possible so full chunks have no key tail. */
+    a->ck = fit >= a->kb ? fit / a->kb * a->kb : fit / a->vf * a->vf;
+    a->ktld = a->ck;
+  }
   a->nvv = (p->dv + a->vf - 1) / a->vf;
+  a->ostride = a->nvv * a->vf;
+  /* State per row: output row, max, lane-wise sum. */
+  int64_t rows = ATTN_STATE_MAX_BYTES / (4 * (a->ostride + 1 + a->vf));
+  a->qb = rows >= a->qr ? rows / a->qr * a->qr : a->qr;
+  if (a->qb > p->n) a->qb = p->n;
   a->f32 = LLVMFloatTypeInContext(c->ctx);
   a->vec = LLVMVectorType(a->f32, (unsigned)a->vf);
   a->i64 = LLVMInt64TypeInContext(c->ctx);
@@ -57,10 +77,11 @@ bool attn_plan_fits(const CgCtx *c, const AttnPlan *p) {
   if (p->n < 1 || p->m < 1 || p->d < 1 || p->dv < 1 || p->batches < 1) return false;
   if (c->vf32 < 4 || c->vf32 > 16) return false;
   if (p->has_bias && p->bias_sm != 0 && p->bias_sm != 1) return false;
-  int64_t mpad = (p->m + c->vf32 - 1) / c->vf32 * c->vf32;
-  if (p->d > ATTN_KT_MAX_BYTES / 4 || mpad > ATTN_KT_MAX_BYTES / 4) return false;
-  /* The rows function keeps QR output rows of Dv floats on the stack. */
-  return p->d * mpad * 4 <= ATTN_KT_MAX_BYTES && p->dv <= 1024;
+  /* Index arithmetic in i64 stays far from overflow. */
+  if (p->n > (INT64_C(1) << 40) || p->m > (INT64_C(1) << 40)) return false;
+  /* One vector of keys must fit the Kt buffer; a query block holds at
+   * least one register tile of 1024-float rows (6 x 4 KB) in its state. */
+  return p->d * c->vf32 * 4 <= ATTN_KT_MAX_BYTES && p->dv <= 1024;
 }
 
 static LLVMValueRef i64c(AttnIR *a, int64_t v) { return vl_i64(a->c, v); }
@@ -128,10 +149,10 @@ static void acc_loop_close(AttnIR *a, LLVMBuilderRef b, AccLoop *l, LLVMValueRef
 
 /* Stack state of one rows function. */
 typedef struct RowState {
-  LLVMValueRef q, kt, v, bias, out; /* parameters (tile bases) */
+  LLVMValueRef q, kt, v, bias;      /* parameters (tile and chunk bases) */
   LLVMValueRef mx[MAXQR], lsum[MAXQR], corr[MAXQR]; /* per-row allocas */
   LLVMValueRef pbuf;                /* [qr][kb] probabilities of the block */
-  LLVMValueRef obuf;                /* [qr][nvv*vf] unnormalized output rows */
+  LLVMValueRef obuf;                /* [qr][ostride] unnormalized output rows (parameter) */
 } RowState;
 
 /* S = scale * Q.Kt (+ bias) for keys [j0, j0 + nvec*vf) of rows [0, qr);
@@ -145,10 +166,12 @@ static void block_scores(AttnIR *a, LLVMBuilderRef b, const RowState *st, int qr
   AccLoop l;
   acc_loop_open(a, b, &l, init, nacc);
   LLVMValueRef ktrow =
-      gep(a, b, st->kt, LLVMBuildAdd(b, LLVMBuildMul(b, l.iv, i64c(a, a->mpad), ""), j0, ""));
+      gep(a, b, st->kt, LLVMBuildAdd(b, LLVMBuildMul(b, l.iv, i64c(a, a->ktld), ""), j0, ""));
   LLVMValueRef kv[MAXKV];
   for (int v = 0; v < nvec; v++) {
-    /* Kt is zero padded to Mpad: full, aligned loads even in the tail. */
+    /* Kt rows are ktld (a multiple of vf) long: full, aligned loads even in
+     * the tail, whose extra lanes (zero or an earlier chunk's keys) are
+     * replaced by -inf below. */
     kv[v] = LLVMBuildLoad2(b, a->vec, gep(a, b, ktrow, i64c(a, (int64_t)v * a->vf)), "");
     LLVMSetAlignment(kv[v], (unsigned)a->vf * 4);
   }
@@ -216,7 +239,7 @@ static void block_softmax(AttnIR *a, LLVMBuilderRef b, const RowState *st, int i
 static void block_pv(AttnIR *a, LLVMBuilderRef b, const RowState *st, int qr, LLVMValueRef j0,
                      int64_t kn, int64_t cs, int cn) {
   const AttnPlan *p = a->p;
-  int64_t ostride = a->nvv * a->vf;
+  int64_t ostride = a->ostride;
   LLVMValueRef init[MAXQR * MAXKV], next[MAXQR * MAXKV];
   for (int i = 0; i < qr; i++) {
     LLVMValueRef cr = vm_splat(a->c, b, LLVMBuildLoad2(b, a->f32, st->corr[i], ""), a->vf);
@@ -267,32 +290,34 @@ static void emit_block(AttnIR *a, LLVMBuilderRef b, const RowState *st, int qr, 
   }
 }
 
-/* void rows(q, kt, v, bias, out): qr query rows against all keys. */
-static LLVMValueRef emit_rows(AttnIR *a, int qr) {
+/* void rows(q, kt, v, bias, obuf, mst, lst): qr query rows against the kn
+ * keys of one chunk, updating the rows' state (obuf [qr][ostride], running
+ * max mst [qr], lane-wise running sum lst [qr][vf]). */
+static LLVMValueRef emit_rows(AttnIR *a, int qr, int64_t kn) {
   CgCtx *c = a->c;
-  const AttnPlan *p = a->p;
   LLVMValueRef fn;
   LLVMBuilderRef b;
-  cg_begin_kernel(c, "attention_rows", 5, true, &fn, &b);
+  cg_begin_kernel(c, "attention_rows", 7, true, &fn, &b);
   RowState st;
   st.q = LLVMGetParam(fn, 0);
   st.kt = LLVMGetParam(fn, 1);
   st.v = LLVMGetParam(fn, 2);
   st.bias = LLVMGetParam(fn, 3);
-  st.out = LLVMGetParam(fn, 4);
-  int64_t ostride = a->nvv * a->vf;
+  st.obuf = LLVMGetParam(fn, 4);
+  LLVMValueRef mst = LLVMGetParam(fn, 5), lst = LLVMGetParam(fn, 6);
   st.pbuf = stack_array(a, b, qr * a->kb);
-  st.obuf = stack_array(a, b, qr * ostride);
+  /* Max and sum in allocas (registers after mem2reg) for the chunk. */
   for (int i = 0; i < qr; i++) {
     st.mx[i] = vl_alloca(c, b, a->f32);
     st.corr[i] = vl_alloca(c, b, a->f32);
     st.lsum[i] = vl_alloca(c, b, a->vec);
-    LLVMBuildStore(b, LLVMConstReal(a->f32, -INFINITY), st.mx[i]);
-    LLVMBuildStore(b, LLVMConstNull(a->vec), st.lsum[i]);
+    LLVMBuildStore(b, load_f(a, b, mst, i64c(a, i)), st.mx[i]);
+    LLVMValueRef lv = LLVMBuildLoad2(b, a->vec, gep(a, b, lst, i64c(a, (int64_t)i * a->vf)), "");
+    LLVMSetAlignment(lv, 4);
+    LLVMBuildStore(b, lv, st.lsum[i]);
   }
-  zero_fill(a, b, st.obuf, qr * ostride);
 
-  int64_t nfull = p->m / a->kb, rem = p->m % a->kb;
+  int64_t nfull = kn / a->kb, rem = kn % a->kb;
   if (nfull > 0) {
     VlLoop lp;
     LLVMValueRef jb = vl_loop_begin(c, b, i64c(a, 0), i64c(a, nfull), 1, &lp);
@@ -302,50 +327,113 @@ static LLVMValueRef emit_rows(AttnIR *a, int qr) {
   if (rem > 0)
     emit_block(a, b, &st, qr, i64c(a, nfull * a->kb), (int)((rem + a->vf - 1) / a->vf), rem);
 
-  /* O / l: l == 0 only when every score was -inf, and then O == 0. */
   for (int i = 0; i < qr; i++) {
-    LLVMValueRef l = vm_hsum(c, b, LLVMBuildLoad2(b, a->vec, st.lsum[i], ""));
-    LLVMValueRef ls = vm_splat(c, b, l, a->vf);
-    for (int64_t w = 0; w < a->nvv; w++) {
-      LLVMValueRef o = LLVMBuildLoad2(
-          b, a->vec, gep(a, b, st.obuf, i64c(a, i * ostride + w * a->vf)), "");
-      LLVMSetAlignment(o, 4);
-      int64_t col = w * a->vf;
-      int lanes = p->dv - col < a->vf ? (int)(p->dv - col) : a->vf;
-      vl_store(c, b, LLVMBuildFDiv(b, o, ls, ""), st.out, i64c(a, i * p->dv + col), lanes);
-    }
+    LLVMBuildStore(b, LLVMBuildLoad2(b, a->f32, st.mx[i], ""), gep(a, b, mst, i64c(a, i)));
+    LLVMValueRef lv = LLVMBuildLoad2(b, a->vec, st.lsum[i], "");
+    LLVMSetAlignment(LLVMBuildStore(b, lv, gep(a, b, lst, i64c(a, (int64_t)i * a->vf))), 4);
   }
   LLVMBuildRetVoid(b);
   LLVMDisposeBuilder(b);
   return fn;
 }
 
-/* Kt[p][j] = K[j][p] for j < M (the padding stays zero). */
-static void emit_pack(AttnIR *a, LLVMBuilderRef b, LLVMValueRef k, LLVMValueRef kt) {
+/* Kt[p][j] = K[j][p] for the kn keys of a chunk starting at row k. */
+static void emit_pack(AttnIR *a, LLVMBuilderRef b, LLVMValueRef k, LLVMValueRef kt, int64_t kn) {
   const AttnPlan *p = a->p;
   VlLoop lj, lp;
-  LLVMValueRef j = vl_loop_begin(a->c, b, i64c(a, 0), i64c(a, p->m), 1, &lj);
+  LLVMValueRef j = vl_loop_begin(a->c, b, i64c(a, 0), i64c(a, kn), 1, &lj);
   LLVMValueRef krow = gep(a, b, k, LLVMBuildMul(b, j, i64c(a, p->d), ""));
   LLVMValueRef pp = vl_loop_begin(a->c, b, i64c(a, 0), i64c(a, p->d), 1, &lp);
   LLVMValueRef x = load_f(a, b, krow, pp);
-  LLVMValueRef dst = gep(a, b, kt, LLVMBuildAdd(b, LLVMBuildMul(b, pp, i64c(a, a->mpad), ""), j, ""));
+  LLVMValueRef dst = gep(a, b, kt, LLVMBuildAdd(b, LLVMBuildMul(b, pp, i64c(a, a->ktld), ""), j, ""));
   LLVMBuildStore(b, x, dst);
   vl_loop_end(a->c, b, &lp);
   vl_loop_end(a->c, b, &lj);
 }
 
-static void call_rows(AttnIR *a, LLVMBuilderRef b, LLVMValueRef rows, LLVMValueRef it,
-                      const LLVMValueRef base[5], LLVMValueRef kt) {
+/* The driver's values for one leading index. */
+typedef struct Driver {
+  LLVMValueRef q, k, v, bias, out; /* bases for this leading index */
+  LLVMValueRef kt, obuf, mst, lst; /* stack buffers */
+  bool one_chunk;                  /* Kt packed once per leading index */
+  LLVMValueRef rows[2][2];         /* [last chunk][tail tile] */
+} Driver;
+
+/* Calls rows for the tile of rows [r0, r0 + tile) of the block starting at
+ * query row i0, against the chunk starting at key c0. */
+static void call_rows(AttnIR *a, LLVMBuilderRef b, const Driver *dr, LLVMValueRef rows,
+                      LLVMValueRef i0, LLVMValueRef r0, LLVMValueRef c0) {
   const AttnPlan *p = a->p;
-  LLVMValueRef i0 = LLVMBuildMul(b, it, i64c(a, a->qr), "");
-  LLVMValueRef args[5];
-  args[0] = gep(a, b, base[0], LLVMBuildMul(b, i0, i64c(a, p->d), ""));
-  args[1] = kt;
-  args[2] = base[2];
-  args[3] = p->has_bias ? gep(a, b, base[3], LLVMBuildMul(b, i0, i64c(a, p->bias_sn), ""))
-                        : LLVMConstNull(LLVMPointerTypeInContext(a->c->ctx, 0));
-  args[4] = gep(a, b, base[4], LLVMBuildMul(b, i0, i64c(a, p->dv), ""));
-  LLVMBuildCall2(b, LLVMGlobalGetValueType(rows), rows, args, 5, "");
+  LLVMValueRef qi = LLVMBuildAdd(b, i0, r0, "");
+  LLVMValueRef args[7];
+  args[0] = gep(a, b, dr->q, LLVMBuildMul(b, qi, i64c(a, p->d), ""));
+  args[1] = dr->kt;
+  args[2] = gep(a, b, dr->v, LLVMBuildMul(b, c0, i64c(a, p->dv), ""));
+  args[3] = p->has_bias
+                ? gep(a, b, dr->bias,
+                      LLVMBuildAdd(b, LLVMBuildMul(b, qi, i64c(a, p->bias_sn), ""),
+                                   LLVMBuildMul(b, c0, i64c(a, p->bias_sm), ""), ""))
+                : LLVMConstNull(LLVMPointerTypeInContext(a->c->ctx, 0));
+  args[4] = gep(a, b, dr->obuf, LLVMBuildMul(b, r0, i64c(a, a->ostride), ""));
+  args[5] = gep(a, b, dr->mst, r0);
+  args[6] = gep(a, b, dr->lst, LLVMBuildMul(b, r0, i64c(a, a->vf), ""));
+  LLVMBuildCall2(b, LLVMGlobalGetValueType(rows), rows, args, 7, "");
+}
+
+/* One key chunk of kn keys from c0 for the `rows` query rows from i0. */
+static void emit_chunk(AttnIR *a, LLVMBuilderRef b, const Driver *dr, LLVMValueRef i0,
+                       int64_t rows, LLVMValueRef c0, int64_t kn, int last) {
+  if (!dr->one_chunk)
+    emit_pack(a, b, gep(a, b, dr->k, LLVMBuildMul(b, c0, i64c(a, a->p->d), "")), dr->kt, kn);
+  int64_t tiles = rows / a->qr, tail = rows % a->qr;
+  if (tiles > 0) {
+    VlLoop lt;
+    LLVMValueRef t = vl_loop_begin(a->c, b, i64c(a, 0), i64c(a, tiles), 1, &lt);
+    call_rows(a, b, dr, dr->rows[last][0], i0, LLVMBuildMul(b, t, i64c(a, a->qr), ""), c0);
+    vl_loop_end(a->c, b, &lt);
+  }
+  if (tail > 0) call_rows(a, b, dr, dr->rows[last][1], i0, i64c(a, tiles * a->qr), c0);
+}
+
+/* The query block of `rows` rows from i0: reset the state, stream every key
+ * chunk, write O / l.  l == 0 only when every score of the row was -inf,
+ * and then O == 0: NaN, as the reference. */
+static void emit_qblock(AttnIR *a, LLVMBuilderRef b, const Driver *dr, LLVMValueRef i0,
+                        int64_t rows) {
+  CgCtx *c = a->c;
+  const AttnPlan *p = a->p;
+  zero_fill(a, b, dr->obuf, rows * a->ostride);
+  zero_fill(a, b, dr->lst, rows * a->vf);
+  VlLoop lr;
+  LLVMValueRef r = vl_loop_begin(c, b, i64c(a, 0), i64c(a, rows), 1, &lr);
+  LLVMBuildStore(b, LLVMConstReal(a->f32, -INFINITY), gep(a, b, dr->mst, r));
+  vl_loop_end(c, b, &lr);
+
+  int64_t nfc = p->m / a->ck, crem = p->m % a->ck;
+  if (nfc == 1) {
+    emit_chunk(a, b, dr, i0, rows, i64c(a, 0), a->ck, 0);
+  } else if (nfc > 1) {
+    VlLoop lc;
+    LLVMValueRef ci = vl_loop_begin(c, b, i64c(a, 0), i64c(a, nfc), 1, &lc);
+    emit_chunk(a, b, dr, i0, rows, LLVMBuildMul(b, ci, i64c(a, a->ck), ""), a->ck, 0);
+    vl_loop_end(c, b, &lc);
+  }
+  if (crem > 0) emit_chunk(a, b, dr, i0, rows, i64c(a, nfc * a->ck), crem, 1);
+
+  r = vl_loop_begin(c, b, i64c(a, 0), i64c(a, rows), 1, &lr);
+  LLVMValueRef lv = LLVMBuildLoad2(b, a->vec, gep(a, b, dr->lst, LLVMBuildMul(b, r, i64c(a, a->vf), "")), "");
+  LLVMSetAlignment(lv, 4);
+  LLVMValueRef ls = vm_splat(c, b, vm_hsum(c, b, lv), a->vf);
+  LLVMValueRef orow = gep(a, b, dr->obuf, LLVMBuildMul(b, r, i64c(a, a->ostride), ""));
+  LLVMValueRef dst = gep(a, b, dr->out, LLVMBuildMul(b, LLVMBuildAdd(b, i0, r, ""), i64c(a, p->dv), ""));
+  for (int64_t w = 0; w < a->nvv; w++) {
+    LLVMValueRef o = LLVMBuildLoad2(b, a->vec, gep(a, b, orow, i64c(a, w * a->vf)), "");
+    LLVMSetAlignment(o, 4);
+    int64_t col = w * a->vf;
+    int lanes = p->dv - col < a->vf ? (int)(p->dv - col) : a->vf;
+    vl_store(c, b, LLVMBuildFDiv(b, o, ls, ""), dst, i64c(a, col), lanes);
+  }
+  vl_loop_end(c, b, &lr);
 }
 
 Status attn_emit(CgCtx *c, const AttnPlan *p, LLVMValueRef q, LLVMValueRef k, LLVMValueRef v,
@@ -354,43 +442,53 @@ Status attn_emit(CgCtx *c, const AttnPlan *p, LLVMValueRef q, LLVMValueRef k, LL
     return err_set(err, ST_INTERNAL, "bad attention plan");
   AttnIR a;
   attn_ir_init(&a, c, p);
-  int64_t nfull = p->n / a.qr, nrem = p->n % a.qr;
-  LLVMValueRef rows_full = nfull > 0 ? emit_rows(&a, a.qr) : NULL;
-  LLVMValueRef rows_tail = nrem > 0 ? emit_rows(&a, (int)nrem) : NULL;
+  Driver dr = {.one_chunk = p->m == a.ck};
+  int64_t nrem = p->n % a.qr, crem = p->m % a.ck;
+  for (int last = 0; last < 2; last++) {
+    int64_t kn = last ? crem : a.ck;
+    if (kn == 0 || (!last && p->m < a.ck)) continue;
+    dr.rows[last][0] = p->n >= a.qr ? emit_rows(&a, a.qr, kn) : NULL;
+    dr.rows[last][1] = nrem > 0 ? emit_rows(&a, (int)nrem, kn) : NULL;
+  }
 
   LLVMValueRef fn;
   LLVMBuilderRef b;
   cg_begin_kernel(c, "attention", 5, true, &fn, &b);
   LLVMValueRef pq = LLVMGetParam(fn, 0), pk = LLVMGetParam(fn, 1), pv = LLVMGetParam(fn, 2),
                pb = LLVMGetParam(fn, 3), po = LLVMGetParam(fn, 4);
-  LLVMValueRef kt = stack_array(&a, b, p->d * a.mpad);
-  zero_fill(&a, b, kt, p->d * a.mpad);
+  dr.kt = stack_array(&a, b, p->d * a.ktld);
+  zero_fill(&a, b, dr.kt, p->d * a.ktld);
+  dr.obuf = stack_array(&a, b, a.qb * a.ostride);
+  dr.mst = stack_array(&a, b, a.qb);
+  dr.lst = stack_array(&a, b, a.qb * a.vf);
   LLVMValueRef boff_tab = NULL;
   if (p->has_bias && p->batches > 1)
     boff_tab = cg_const_blob(c, p->b_off, (size_t)p->batches * sizeof(int64_t), "attn_boff");
 
   VlLoop lb;
   LLVMValueRef bt = vl_loop_begin(c, b, i64c(&a, 0), i64c(&a, p->batches), 1, &lb);
-  LLVMValueRef base[5];
-  base[0] = gep(&a, b, pq, LLVMBuildMul(b, bt, i64c(&a, p->n * p->d), ""));
-  base[1] = gep(&a, b, pk, LLVMBuildMul(b, bt, i64c(&a, p->m * p->d), ""));
-  base[2] = gep(&a, b, pv, LLVMBuildMul(b, bt, i64c(&a, p->m * p->dv), ""));
-  base[3] = pb;
+  dr.q = gep(&a, b, pq, LLVMBuildMul(b, bt, i64c(&a, p->n * p->d), ""));
+  dr.k = gep(&a, b, pk, LLVMBuildMul(b, bt, i64c(&a, p->m * p->d), ""));
+  dr.v = gep(&a, b, pv, LLVMBuildMul(b, bt, i64c(&a, p->m * p->dv), ""));
+  dr.bias = pb;
   if (boff_tab) {
     LLVMValueRef bo = LLVMBuildLoad2(b, a.i64, LLVMBuildGEP2(b, a.i64, boff_tab, &bt, 1, ""), "");
-    base[3] = gep(&a, b, pb, bo);
+    dr.bias = gep(&a, b, pb, bo);
   } else if (p->has_bias && p->b_off) {
-    base[3] = gep(&a, b, pb, i64c(&a, p->b_off[0]));
+    dr.bias = gep(&a, b, pb, i64c(&a, p->b_off[0]));
   }
-  base[4] = gep(&a, b, po, LLVMBuildMul(b, bt, i64c(&a, p->n * p->dv), ""));
-  emit_pack(&a, b, base[1], kt);
-  if (rows_full) {
-    VlLoop lr;
-    LLVMValueRef it = vl_loop_begin(c, b, i64c(&a, 0), i64c(&a, nfull), 1, &lr);
-    call_rows(&a, b, rows_full, it, base, kt);
-    vl_loop_end(c, b, &lr);
+  dr.out = gep(&a, b, po, LLVMBuildMul(b, bt, i64c(&a, p->n * p->dv), ""));
+  if (dr.one_chunk) emit_pack(&a, b, dr.k, dr.kt, p->m);
+  int64_t nqb = p->n / a.qb, qrem = p->n % a.qb;
+  if (nqb == 1) {
+    emit_qblock(&a, b, &dr, i64c(&a, 0), a.qb);
+  } else if (nqb > 1) {
+    VlLoop lq;
+    LLVMValueRef qi = vl_loop_begin(c, b, i64c(&a, 0), i64c(&a, nqb), 1, &lq);
+    emit_qblock(&a, b, &dr, LLVMBuildMul(b, qi, i64c(&a, a.qb), ""), a.qb);
+    vl_loop_end(c, b, &lq);
   }
-  if (rows_tail) call_rows(&a, b, rows_tail, i64c(&a, nfull), base, kt);
+  if (qrem > 0) emit_qblock(&a, b, &dr, i64c(&a, nqb * a.qb), qrem);
   vl_loop_end(c, b, &lb);
   LLVMBuildRetVoid(b);
   LLVMDisposeBuilder(b);

@@ -3,14 +3,17 @@
  * lowering (codegen/lower_attention.c checks the node and fills an
  * AttnPlan; this emits the IR).
  *
- * Per leading index, K is transposed once into a stack buffer Kt [D][Mpad]
- * (Mpad = M rounded up to the vector width), so Q.K^T becomes the GEMM
- * micro-kernel form: QR query rows broadcast x KV key vectors.  Query rows
- * go in register tiles of QR rows, keys in blocks of KV vectors, with an
- * online softmax (running max per row, lane-wise running sum); the
- * probabilities of a block go through a small stack buffer into a second
- * register-tiled product P.V (rows x Dv vectors).  The N x M score matrix
- * never exists; the workspace is not used.
+ * Keys go in chunks of at most ATTN_KT_MAX_BYTES / (4 D) keys: a chunk of K
+ * is transposed into a stack buffer Kt [D][chunk], so Q.K^T becomes the
+ * GEMM micro-kernel form (QR query rows broadcast x KV key vectors).  Query
+ * rows go in blocks whose online-softmax state (running max, lane-wise
+ * running sum, unnormalized output rows) fits ATTN_STATE_MAX_BYTES; a block
+ * streams over every key chunk, in register tiles of QR rows and key blocks
+ * of KV vectors, then is normalized into the output.  A K that fits one
+ * chunk is transposed once per leading index.  The probabilities of a key
+ * block go through a small stack buffer into a second register-tiled
+ * product P.V.  The N x M score matrix never exists; the workspace is not
+ * used, and the stack use is bounded whatever N and M are.
  */
 #ifndef ONNXC_CODEGEN_ATTN_EMIT_H
 #define ONNXC_CODEGEN_ATTN_EMIT_H
@@ -20,10 +23,10 @@
 
 #include "lower.h"
 
-/* Largest transposed K buffer (bytes) the kernel keeps on the stack: 128 KB
- * covers M <= 512 keys at D = 64 (ViT-B/L at 224..448 px, ViT-H's D = 80 at
- * 257 keys); a node needing more falls back to the reference kernel. */
-enum { ATTN_KT_MAX_BYTES = 128 * 1024 };
+/* Stack bounds (bytes): the transposed key chunk (256 keys at D = 64; at
+ * least one vector of keys, so D <= 1024 even at 16 lanes) and the state
+ * of one query block (at least one register tile of rows). */
+enum { ATTN_KT_MAX_BYTES = 64 * 1024, ATTN_STATE_MAX_BYTES = 48 * 1024 };
 
 typedef struct AttnPlan {
   int64_t n, m, d, dv;     /* per leading index: Q [n,d], K [m,d], V [m,dv] */
@@ -34,7 +37,8 @@ typedef struct AttnPlan {
   const int64_t *b_off;    /* per leading index (batches entries) */
 } AttnPlan;
 
-/* True when p fits the kernel (sizes >= 1, Kt within ATTN_KT_MAX_BYTES, Dv <= 1024). */
+/* True when p fits the kernel: sizes >= 1, Dv <= 1024, and D small enough
+ * for one vector of keys in ATTN_KT_MAX_BYTES (D <= 1024 at 16 lanes). */
 bool attn_plan_fits(const CgCtx *c, const AttnPlan *p);
 
 /* Emits the kernel for p and a call to it at c->b; bias is NULL unless

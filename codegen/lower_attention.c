@@ -5,8 +5,8 @@
  * file checks the node (float32, static shapes, identical leading dims,
  * a bias broadcastable to [..., N, M] whose last dim is contiguous or
  * broadcast) and computes the bias strides and per-leading-index offsets.
- * Anything else -- other dtypes, empty sizes, a transposed K too large for
- * the kernel's stack buffer -- falls back to the reference kernel.
+ * Anything else -- other dtypes, empty sizes, Dv > 1024, D > 1024 -- falls
+ * back to the reference kernel; long key sequences are streamed in chunks.
  */
 #include <stdlib.h>
 #include <string.h>

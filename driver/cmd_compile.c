@@ -89,6 +89,8 @@ Status cmd_compile(const CliOptions *o, Error *err) {
         .model_path = o->model,
         .command_line = cmdline,
         .print_memory_plan = o->print_memory_plan,
+        .print_kernels = o->print_kernels,
+        .reference_kernels_only = o->reference_kernels,
         .log = stderr,
     };
     st = cg_compile(g, &co, err);

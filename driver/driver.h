@@ -68,6 +68,8 @@ typedef struct CliOptions {
   const char *emit;       /* --emit=obj|asm|llvm */
   const char *weights;    /* --weights=embed|FILE.bin */
   bool print_memory_plan;
+  bool print_kernels;     /* --print-kernels */
+  bool reference_kernels; /* --reference-kernels */
   int argc;               /* the command line, for the generated header's banner */
   char **argv;
 } CliOptions;

@@ -47,6 +47,8 @@ typedef enum FlagId {
   FL_EMIT,
   FL_WEIGHTS,
   FL_PRINT_MEMORY_PLAN,
+  FL_PRINT_KERNELS,
+  FL_REFERENCE_KERNELS,
 } FlagId;
 
 typedef struct Flag {
@@ -86,6 +88,8 @@ static const Flag flags[] = {
     {"--emit", FL_EMIT, true, F_COMPILE},
     {"--weights", FL_WEIGHTS, true, F_COMPILE},
     {"--print-memory-plan", FL_PRINT_MEMORY_PLAN, false, F_COMPILE},
+    {"--print-kernels", FL_PRINT_KERNELS, false, F_COMPILE},
+    {"--reference-kernels", FL_REFERENCE_KERNELS, false, F_COMPILE},
 };
 #define NUM_FLAGS (sizeof flags / sizeof flags[0])
 
@@ -134,6 +138,10 @@ void cli_print_help(FILE *f) {
       "  --weights=embed               weights in the object file (the only mode so far)\n"
       "  --print-memory-plan           print each workspace buffer, the workspace size\n"
       "                                and the liveness lower bound (to stderr)\n"
+      "  --print-kernels               print, per node, whether a specialized vector\n"
+      "                                kernel or the reference kernel runs it (to stderr)\n"
+      "  --reference-kernels           use only the reference kernels (slow; to rule out\n"
+      "                                a specialized kernel when debugging)\n"
       "\n"
       "run:\n"
       "  --input NAME=FILE             data for graph input NAME: a .npy file or a\n"
@@ -284,6 +292,8 @@ static Status apply_flag(CliOptions *o, const Flag *f, const char *v, Error *err
     o->weights = v;
     return ST_OK;
   case FL_PRINT_MEMORY_PLAN: o->print_memory_plan = true; return ST_OK;
+  case FL_PRINT_KERNELS: o->print_kernels = true; return ST_OK;
+  case FL_REFERENCE_KERNELS: o->reference_kernels = true; return ST_OK;
   }
   return err_set(err, ST_INTERNAL, "unhandled flag %s", f->name);
 }

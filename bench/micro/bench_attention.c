@@ -2,13 +2,16 @@
  * Micro-benchmark of the onnxc.Attention lowering (codegen/attn_emit.c),
  * single thread: ViT-B/16's attention [12 heads, 197 x 64] (12 per
  * inference) and Swin-T's windows [64 windows, 3 heads, 49 x 32] with its
- * relative-position bias, each one Attention graph compiled with
- * cg_compile (-O3, host CPU) into a shared object and timed as the median
- * of 25 runs after 3 warm-ups, with the lowering and through the reference
+ * relative-position bias, T2T-ViT's long token-transformer stages [1, 3136,
+ * 64] and [1, 785, 64] (keys streamed in chunks), each one Attention graph
+ * compiled with cg_compile (-O3, host CPU) into a shared object and timed
+ * as the median of 25 runs (5 for the slow reference on the long shapes)
+ * after 3 warm-ups (1), with the lowering and through the reference
  * kernel (CgOptions.reference_kernels_only).  Prints GFLOP/s (4*N*M*D per head) and
  * % of the FMA peak measured by a register-only FMA loop; thread CPU time.
  *
- * Build (from the repository root, after building build-attngen):
+ * Build (from the repository root, after building build-attngen; any
+ * build directory works, e.g. build-attnlong):
  *   cc -O2 -march=native -I. -I$(llvm-config-19 --includedir) \
  *     bench/micro/bench_attention.c -o /tmp/bench_attention \
  *     build-attngen/tests/libonnxc_test_support.a build-attngen/libonnxc_codegen.a \
@@ -124,7 +127,7 @@ static int cmp_d(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static double time_shape(const Shape *s, bool lowered) {
+static double time_shape(const Shape *s, bool lowered, int runs) {
   Error err;
   Graph *g = build(s);
   CgModule m;
@@ -136,27 +139,30 @@ static double time_shape(const Shape *s, bool lowered) {
   cgh_random_inputs(g, 1, &ins, &err);
   void *outs[1] = {malloc(ir_value_nbytes(g->outputs[0]))};
   void *ws = aligned_alloc(64, (m.workspace_size + 63) / 64 * 64 + 64);
-  enum { WARM = 3, RUNS = 25 };
+  enum { RUNS = 25 };
   double t[RUNS];
-  for (int i = 0; i < WARM; i++) m.run((const void *const *)ins, outs, ws);
-  for (int i = 0; i < RUNS; i++) {
+  if (runs > RUNS) runs = RUNS;
+  for (int i = 0; i < (runs < RUNS ? 1 : 3); i++) m.run((const void *const *)ins, outs, ws);
+  for (int i = 0; i < runs; i++) {
     double t0 = now_s();
     m.run((const void *const *)ins, outs, ws);
     t[i] = now_s() - t0;
   }
-  qsort(t, RUNS, sizeof t[0], cmp_d);
+  qsort(t, (size_t)runs, sizeof t[0], cmp_d);
   free(ws);
   free(outs[0]);
   cgh_free_buffers(ins, g->num_inputs);
   cgh_unload(&m);
   ir_graph_free(g);
-  return t[RUNS / 2];
+  return t[runs / 2];
 }
 
 int main(void) {
   const Shape shapes[] = {
       {"ViT-B/16 [1,12,197,64]", 2, {1, 12, 0}, 197, 64, 0},
       {"Swin-T [64,3,49,32] + bias", 2, {64, 3, 0}, 49, 32, 1},
+      {"T2T-ViT s1 [1,3136,64]", 1, {1, 0, 0}, 3136, 64, 0},
+      {"T2T-ViT-14 s2 [1,785,64]", 1, {1, 0, 0}, 785, 64, 0},
   };
   double peak = fma_peak_gflops();
   printf("measured FMA peak: %.1f GFLOP/s (single thread)\n", peak);
@@ -167,7 +173,7 @@ int main(void) {
     double heads = 1;
     for (int j = 0; j < s->nlead; j++) heads *= (double)s->lead[j];
     double flop = 4.0 * heads * (double)s->n * (double)s->n * (double)s->d;
-    double tl = time_shape(s, true), tr = time_shape(s, false);
+    double tl = time_shape(s, true, 25), tr = time_shape(s, false, flop > 1e9 ? 5 : 25);
     printf("%-30s %10.3f %9.1f %6.1f%% %10.3f %10.2f %7.1fx\n", s->name, tl * 1e3,
            flop / tl * 1e-9, 100.0 * flop / tl * 1e-9 / peak, tr * 1e3, flop / tr * 1e-9, tr / tl);
     fflush(stdout);

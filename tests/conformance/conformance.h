@@ -19,6 +19,7 @@
 #include "ir/dtype.h"
 #include "ir/graph.h"
 #include "ir/status.h"
+#include "runtime/compare.h"
 
 /* ONNX's backend tests compare with numpy assert_allclose(rtol=1e-3, atol=1e-7). */
 #define CONF_RTOL 1e-3
@@ -57,12 +58,8 @@ void conf_run_test(const char *dir, bool verbose, bool freeze, int compiled_opt,
 bool conf_compiled_run(Graph *g, int opt_level, const void *const inputs[], void *const outputs[],
                        TestResult *r, char *why, size_t size);
 
-typedef struct CompareStats {
-  double max_abs;      /* largest |got - want| among finite pairs */
-  size_t num_bad;      /* elements outside tolerance */
-  size_t first_bad;    /* index of the first one (valid when num_bad > 0) */
-  double got, want;    /* their values, for the message */
-} CompareStats;
+/* The comparison rule shared with `onnxc verify` (runtime/compare.h). */
+typedef RtCompareStats CompareStats;
 
 /* Compares numel elements of type dt: floats with |a-e| <= atol + rtol*|e|
  * (NaN equals NaN, an infinity equals only itself), integers and bool exactly.

@@ -6,7 +6,10 @@
  * biases of every broadcast form (constant [1,H,N,M], Swin's [nW,H,N,M]
  * over a batch, runtime [N,M] and [H,1,M]), -inf masks including fully
  * masked rows (NaN, as the reference), and attention recovered by the real
- * pass pipeline from MatMul-Transpose-Softmax-MatMul.  Each graph is
+ * pass pipeline from MatMul-Transpose-Softmax-MatMul.  Long sequences
+ * (T2T-ViT's 3136 and 785 tokens, 49 queries x 3000 keys, Dv = 1024 with
+ * tiny query blocks) cross the kernel's key chunks and query blocks, with
+ * -inf masks straddling chunk boundaries.  Each graph is
  * compiled through the real backend and compared with the reference
  * evaluator (double precision); the LLVM IR is checked to contain one
  * generated attention kernel per node, so a fallback cannot pass.
@@ -291,12 +294,11 @@ static void unfused(Graph *g, int64_t heads, int64_t n, int64_t d, bool masked) 
   assert_int_equal(ir_graph_add_output(g, y, &err), ST_OK);
 }
 
-/* Past the kernel's limits (transposed K over ATTN_KT_MAX_BYTES, Dv over
- * 1024) the node keeps the reference kernel: still correct, not lowered. */
+/* Past the kernel's limit (Dv over 1024) the node keeps the reference
+ * kernel: still correct, not lowered. */
 static void beyond_limits(void **state) {
   (void)state;
   Graph *g = new_graph();
-  attention(g, 0, NULL, 7, 600, 64, 8, 0.125f, NULL);
   attention(g, 0, NULL, 3, 5, 4, 1030, 1.0f, NULL);
   Error err;
   void **ins = NULL;
@@ -308,6 +310,66 @@ static void beyond_limits(void **state) {
   cgh_free_buffers(ins, g->num_inputs);
   assert_int_equal(count_lowered(g), 0);
   ir_graph_free(g);
+}
+
+/* T2T-ViT-7/14's first token-transformer stage: 3136 tokens, D = 64, one
+ * head (12 key chunks of 256 + a tail at 16 lanes; 21 query blocks). */
+static void long_t2t_stage1(void **state) {
+  (void)state;
+  Graph *g = new_graph();
+  int64_t lead[1] = {1};
+  attention(g, 1, lead, 3136, 3136, 64, 64, 0.125f, NULL);
+  check(g, 81);
+}
+
+/* T2T-ViT-14's second stage (785 tokens) with a constant bias [N, M]; 49
+ * queries against 3000 keys with a key padding mask [1, M]. */
+static void long_stage2_and_wide(void **state) {
+  (void)state;
+  Graph *g = new_graph();
+  int64_t lead[1] = {1};
+  attention(g, 1, lead, 785, 785, 64, 64, 0.125f, NULL);
+  int64_t bnm[2] = {785, 785};
+  attention(g, 1, lead, 785, 785, 64, 64, 0.125f, constant(g, 2, bnm, 0));
+  int64_t b1m[2] = {1, 3000};
+  attention(g, 1, lead, 49, 3000, 64, 48, 0.125f, constant(g, 2, b1m, 0.3));
+  check(g, 82);
+}
+
+/* -inf patterns over chunk boundaries (at D = 64 and 16 lanes chunks are 256
+ * keys; at D = 80, 192): row i masks keys [0, 300 + 37 i) so the running
+ * max stays -inf over one or more whole chunks, every third row masks a
+ * band straddling a boundary, row 5 is fully masked (NaN, as the
+ * reference), row 6 keeps only the very last key. */
+static Value *chunk_mask(Graph *g, int64_t n, int64_t m) {
+  float *d = malloc((size_t)(n * m) * sizeof *d);
+  assert_non_null(d);
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < m; j++) {
+      float x = (float)(rnd() % 40001) / 10000.0f - 2.0f;
+      if (i % 2 == 0 && j < 300 + 37 * i % (m - 1)) x = -INFINITY;
+      if (i % 3 == 1 && j >= 180 + 11 * i % 200 && j < 540 + 11 * i % 200) x = -INFINITY;
+      if (i == 5 || (i == 6 && j < m - 1)) x = -INFINITY;
+      d[i * m + j] = x;
+    }
+  int64_t dims[2] = {n, m};
+  Value *v = ir_const_new(g, "mask", DT_FLOAT32, 2, dims, d);
+  free(d);
+  assert_non_null(v);
+  return v;
+}
+
+static void long_masks(void **state) {
+  (void)state;
+  Graph *g = new_graph();
+  int64_t lead[2] = {2, 2};
+  attention(g, 2, lead, 131, 1100, 64, 64, 0.125f, chunk_mask(g, 131, 1100));
+  attention(g, 2, lead, 70, 900, 80, 24, 0.11f, chunk_mask(g, 70, 900));
+  /* Dv = 1024: query blocks of a few rows, per-head bias [H, 1, M]. */
+  int64_t bh[3] = {2, 1, 600};
+  attention(g, 2, lead, 20, 600, 16, 1024, 0.25f, constant(g, 3, bh, 0.2));
+  attention(g, 0, NULL, 9, 2053, 32, 8, 0.2f, NULL);
+  check(g, 83);
 }
 
 static void through_pipeline(void **state) {
@@ -329,7 +391,8 @@ int main(void) {
       cmocka_unit_test(sizes_no_bias),  cmocka_unit_test(head_dims),
       cmocka_unit_test(const_biases),   cmocka_unit_test(runtime_biases),
       cmocka_unit_test(neg_inf_masks),  cmocka_unit_test(beyond_limits),
-      cmocka_unit_test(through_pipeline),
+      cmocka_unit_test(through_pipeline), cmocka_unit_test(long_t2t_stage1),
+      cmocka_unit_test(long_stage2_and_wide), cmocka_unit_test(long_masks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,29 @@ bool memplan_is_view(const Node *n) {
   }
 }
 
+/* Pointwise ops whose kernels (specialized and reference) read element i
+ * of a same-shaped input before writing element i of the output, so the
+ * output may take over that input's buffer. */
+static bool is_pointwise(OpKind op) {
+  switch (op) {
+  case OP_ABS: case OP_CEIL: case OP_CLIP: case OP_ERF: case OP_EXP: case OP_FLOOR:
+  case OP_GELU: case OP_HARD_SIGMOID: case OP_HARD_SWISH: case OP_LEAKY_RELU: case OP_LOG:
+  case OP_NEG: case OP_RECIPROCAL: case OP_RELU: case OP_SIGMOID: case OP_SQRT: case OP_TANH:
+  case OP_SILU: case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_MAX: case OP_MIN:
+  case OP_POW:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static bool same_type(const Value *a, const Value *b) {
+  if (a->dtype != b->dtype || a->rank != b->rank) return false;
+  for (int i = 0; i < a->rank; i++)
+    if (a->dims[i] != b->dims[i]) return false;
+  return true;
+}
+
 static size_t align_up(size_t x) { return (x + MEMPLAN_ALIGN - 1) & ~(size_t)(MEMPLAN_ALIGN - 1); }
 
 /* The value whose storage v really uses (follows view chains). */
@@ -75,7 +98,7 @@ static size_t place_first_fit(const Interval *iv, int count, size_t *off) {
   return total;
 }
 
-Status memplan_build(const Graph *g, MemPlan *plan, Error *err) {
+static Status build_plan(const Graph *g, bool in_place, MemPlan *plan, Error *err) {
   memset(plan, 0, sizeof *plan);
   int nv = g->num_values, nn = g->num_nodes;
   BufPlace *p = calloc((size_t)nv + 1, sizeof *p);
@@ -133,6 +156,30 @@ Status memplan_build(const Graph *g, MemPlan *plan, Error *err) {
     int r = root_of(p, g->outputs[i]->id);
     p[r].last = nn;
   }
+  /* In place: a pointwise node whose same-typed input dies at this node
+   * writes its result over that input.  No other input may share the
+   * storage (it would be read at other indices after being overwritten),
+   * and only workspace is reused, never the caller's or the weights. */
+  for (int k = 0; in_place && k < nn; k++) {
+    const Node *n = g->nodes[k];
+    const Value *o = n->num_outputs == 1 ? n->outputs[0] : NULL;
+    if (!o || !is_pointwise(n->op) || p[o->id].kind != BUF_WORKSPACE || p[o->id].alias_of >= 0)
+      continue;
+    for (int j = 0; j < n->num_inputs; j++) {
+      const Value *v = n->inputs[j];
+      if (!v || !same_type(v, o)) continue;
+      int r = root_of(p, v->id);
+      if (p[r].kind != BUF_WORKSPACE || p[r].last != k || p[r].bytes != p[o->id].bytes) continue;
+      bool shared = false;
+      for (int q = 0; q < n->num_inputs; q++)
+        if (n->inputs[q] && n->inputs[q] != v && root_of(p, n->inputs[q]->id) == r) shared = true;
+      if (shared) continue;
+      p[o->id].alias_of = v->id;
+      if (p[o->id].last > p[r].last) p[r].last = p[o->id].last;
+      p[o->id].first = p[o->id].last = -1;
+      break;
+    }
+  }
   /* Place workspace roots: several orders are tried and the smallest
    * packing kept (offline interval packing has no cheap optimum). */
   Interval *iv = calloc((size_t)nv + 1, sizeof *iv);
@@ -182,6 +229,26 @@ Status memplan_build(const Graph *g, MemPlan *plan, Error *err) {
   free(best_iv);
   plan->workspace_size = align_up(total);
   plan->lower_bound = peak;
+  return ST_OK;
+}
+
+/* In-place execution merges lifetimes, which usually shrinks the peak but
+ * can make the packing worse: both plans are made, the smaller kept. */
+Status memplan_build(const Graph *g, MemPlan *plan, Error *err) {
+  MemPlan other = {0};
+  Status st = build_plan(g, true, plan, err);
+  if (st == ST_OK) st = build_plan(g, false, &other, err);
+  if (st != ST_OK) {
+    memplan_free(plan);
+    memplan_free(&other);
+    return st;
+  }
+  if (other.workspace_size < plan->workspace_size) {
+    memplan_free(plan);
+    *plan = other;
+  } else {
+    memplan_free(&other);
+  }
   return ST_OK;
 }
 

@@ -10,17 +10,10 @@
  * kernel (CgOptions.reference_kernels_only).  Prints GFLOP/s (4*N*M*D per head) and
  * % of the FMA peak measured by a register-only FMA loop; thread CPU time.
  *
- * Build (from the repository root, after building build-attngen; any
- * build directory works, e.g. build-attnlong):
- *   cc -O2 -march=native -I. -I$(llvm-config-19 --includedir) \
- *     bench/micro/bench_attention.c -o /tmp/bench_attention \
- *     build-attngen/tests/libonnxc_test_support.a build-attngen/libonnxc_codegen.a \
- *     build-attngen/libonnxc_passes.a build-attngen/libonnxc_ops.a \
- *     build-attngen/libonnxc_ir.a \
- *     $(llvm-config-19 --ldflags --libs all --system-libs) -lstdc++ -ldl -lm
+ * Built with micro_util.c by bench/micro/CMakeLists.txt; run
+ * <build>/bench/micro/bench_attention.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <immintrin.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,53 +21,7 @@
 
 #include "codegen/attn_emit.h"
 #include "ops/ops.h"
-#include "tests/support/cg_harness.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static volatile float sink;
-
-#if defined(__AVX512F__)
-typedef __m512 Vec;
-#define VSET _mm512_set1_ps
-#define VFMA _mm512_fmadd_ps
-#define VLANES 16
-#else
-typedef __m256 Vec;
-#define VSET _mm256_set1_ps
-#define VFMA _mm256_fmadd_ps
-#define VLANES 8
-#endif
-#define FMA4(x, y, z, w) x = VFMA(x, a, b); y = VFMA(y, a, b); z = VFMA(z, a, b); w = VFMA(w, a, b)
-
-/* 16 independent accumulator chains (more than latency x ports). */
-static double fma_peak_gflops(void) {
-  Vec a = VSET(0.999f), b = VSET(1e-7f);
-  Vec c0 = VSET(0), c1 = VSET(1), c2 = VSET(2), c3 = VSET(3), c4 = VSET(4), c5 = VSET(5);
-  Vec c6 = VSET(6), c7 = VSET(7), c8 = VSET(8), c9 = VSET(9), c10 = VSET(10), c11 = VSET(11);
-  Vec c12 = VSET(12), c13 = VSET(13), c14 = VSET(14), c15 = VSET(15);
-  long iters = 1000000;
-  double best = 0;
-  for (int rep = 0; rep < 40; rep++) {
-    double t0 = now_s();
-    for (long it = 0; it < iters; it++) {
-      FMA4(c0, c1, c2, c3);
-      FMA4(c4, c5, c6, c7);
-      FMA4(c8, c9, c10, c11);
-      FMA4(c12, c13, c14, c15);
-    }
-    double dt = now_s() - t0;
-    double g = (double)iters * 16 * VLANES * 2 / dt * 1e-9;
-    if (g > best) best = g;
-  }
-  Vec s = c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11 + c12 + c13 + c14 + c15;
-  sink = ((float *)&s)[0];
-  return best;
-}
+#include "bench/micro/micro_util.h"
 
 typedef struct Shape {
   const char *name;
@@ -122,39 +69,11 @@ static Graph *build(const Shape *s) {
   return g;
 }
 
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 static double time_shape(const Shape *s, bool lowered, int runs) {
-  Error err;
   Graph *g = build(s);
-  CgModule m;
-  if (cgh_compile_ex(g, 3, !lowered, &m, &err) != ST_OK) {
-    fprintf(stderr, "%s\n", err.msg);
-    exit(1);
-  }
-  void **ins;
-  cgh_random_inputs(g, 1, &ins, &err);
-  void *outs[1] = {malloc(ir_value_nbytes(g->outputs[0]))};
-  void *ws = aligned_alloc(64, (m.workspace_size + 63) / 64 * 64 + 64);
-  enum { RUNS = 25 };
-  double t[RUNS];
-  if (runs > RUNS) runs = RUNS;
-  for (int i = 0; i < (runs < RUNS ? 1 : 3); i++) m.run((const void *const *)ins, outs, ws);
-  for (int i = 0; i < runs; i++) {
-    double t0 = now_s();
-    m.run((const void *const *)ins, outs, ws);
-    t[i] = now_s() - t0;
-  }
-  qsort(t, (size_t)runs, sizeof t[0], cmp_d);
-  free(ws);
-  free(outs[0]);
-  cgh_free_buffers(ins, g->num_inputs);
-  cgh_unload(&m);
+  double t = micro_time_cgh(g, !lowered, runs < 25 ? 1 : 3, runs, NULL);
   ir_graph_free(g);
-  return t[runs / 2];
+  return t;
 }
 
 int main(void) {
@@ -164,7 +83,7 @@ int main(void) {
       {"T2T-ViT s1 [1,3136,64]", 1, {1, 0, 0}, 3136, 64, 0},
       {"T2T-ViT-14 s2 [1,785,64]", 1, {1, 0, 0}, 785, 64, 0},
   };
-  double peak = fma_peak_gflops();
+  double peak = micro_fma_peak_gflops(40);
   printf("measured FMA peak: %.1f GFLOP/s (single thread)\n", peak);
   printf("%-30s %10s %9s %7s %10s %10s %8s\n", "shape", "ms", "GFLOP/s", "%peak", "ref ms",
          "ref GF/s", "speedup");

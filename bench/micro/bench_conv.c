@@ -7,12 +7,8 @@
  * reference kernel specialized through its constant descriptor.  Peak is
  * measured with an FMA loop (12 independent vector accumulators).
  *
- * Build (from /work/main, after building build-convgen):
- *   cc -O2 -march=native -ffp-contract=fast -I. -o /tmp/bench_conv bench/micro/bench_conv.c \
- *     build-convgen/libonnxc_codegen.a build-convgen/libonnxc_passes.a \
- *     build-convgen/libonnxc_ops.a build-convgen/libonnxc_ir.a \
- *     $(llvm-config-19 --ldflags --libs all) -lstdc++ -ldl -lm
- *   /tmp/bench_conv
+ * Built with micro_util.c by bench/micro/CMakeLists.txt; run
+ * <build>/bench/micro/bench_conv.
  */
 #include <dlfcn.h>
 #include <stdint.h>
@@ -25,50 +21,7 @@
 #include "codegen/codegen.h"
 #include "ir/graph.h"
 #include "ops/ops.h"
-
-typedef int (*RunFn)(const void *const *, void *const *, void *);
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-typedef float v16 __attribute__((vector_size(64)));
-
-/* GFLOP/s of a dependency-free stream of vector FMAs. */
-static double fma_peak(void) {
-  v16 m, a;
-  for (int i = 0; i < 16; i++) {
-    m[i] = 0.999999f;
-    a[i] = 1e-7f;
-  }
-  /* Twelve named accumulators so they stay in registers. */
-  v16 a0 = m, a1 = a0 + a, a2 = a1 + a, a3 = a2 + a, a4 = a3 + a, a5 = a4 + a;
-  v16 a6 = a5 + a, a7 = a6 + a, a8 = a7 + a, a9 = a8 + a, a10 = a9 + a, a11 = a10 + a;
-  /* Best of short bursts: the machine is shared, a burst that got
-   * descheduled says nothing about the core. */
-  long iters = 500000;
-  double t = 1e30;
-  for (int rep = 0; rep < 40; rep++) {
-    double t0 = now();
-    for (long i = 0; i < iters; i++) {
-      a0 = a0 * m + a, a1 = a1 * m + a, a2 = a2 * m + a, a3 = a3 * m + a;
-      a4 = a4 * m + a, a5 = a5 * m + a, a6 = a6 * m + a, a7 = a7 * m + a;
-      a8 = a8 * m + a, a9 = a9 * m + a, a10 = a10 * m + a, a11 = a11 * m + a;
-    }
-    double dt = now() - t0;
-    if (dt < t) t = dt;
-  }
-  v16 r = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
-  if (r[0] == 12345.0f) printf("%f\n", r[0]);
-  return 2.0 * 16 * 12 * (double)iters / t * 1e-9;
-}
+#include "bench/micro/micro_util.h"
 
 typedef struct Case {
   const char *name;
@@ -115,61 +68,6 @@ static Graph *build(const Case *c, bool weights_const) {
   return g;
 }
 
-/* The fastest run of the last time_graph (the machine may be shared). */
-static double best_seconds;
-
-/* Median seconds per run of g compiled at -O3 for the host. */
-static double time_graph(Graph *g, const char *tag) {
-  char dir[] = "/tmp/onnxc-bench-XXXXXX", obj[128], hdr[128], so[128], cmd[512], line[256];
-  if (!mkdtemp(dir)) return -1;
-  snprintf(obj, sizeof obj, "%s/m.o", dir);
-  snprintf(hdr, sizeof hdr, "%s/m.h", dir);
-  snprintf(so, sizeof so, "%s/m.so", dir);
-  CgOptions o = {.prefix = "model", .opt_level = 3, .emit = CG_EMIT_OBJ, .output_path = obj,
-                 .header_path = hdr};
-  Error err = {0};
-  if (cg_compile(g, &o, &err) != ST_OK) {
-    fprintf(stderr, "%s: %s\n", tag, err.msg);
-    return -1;
-  }
-  snprintf(cmd, sizeof cmd, "cc -shared -o %s %s -lm", so, obj);
-  if (system(cmd) != 0) return -1;
-  size_t ws_size = 0;
-  FILE *f = fopen(hdr, "r");
-  while (f && fgets(line, sizeof line, f))
-    if (strncmp(line, "#define MODEL_WORKSPACE_SIZE", 28) == 0) ws_size = strtoull(line + 28, 0, 10);
-  if (f) fclose(f);
-  void *dl = dlopen(so, RTLD_NOW);
-  RunFn run = dl ? (RunFn)(uintptr_t)dlsym(dl, "model_run") : NULL;
-  if (!run) return -1;
-  void *ins[4] = {0}, *outs[1];
-  for (int i = 0; i < g->num_inputs; i++) {
-    size_t nb = ir_value_nbytes(g->inputs[i]);
-    ins[i] = malloc(nb);
-    for (size_t k = 0; k < nb / 4; k++) ((float *)ins[i])[k] = (float)(k % 17) / 17.0f - 0.5f;
-  }
-  outs[0] = malloc(ir_value_nbytes(g->outputs[0]));
-  void *ws = aligned_alloc(64, ws_size + 64);
-  double ts[25];
-  for (int i = 0; i < 3; i++) run((const void *const *)ins, outs, ws);
-  for (int i = 0; i < 25; i++) {
-    double t0 = now();
-    run((const void *const *)ins, outs, ws);
-    ts[i] = now() - t0;
-  }
-  qsort(ts, 25, sizeof *ts, cmp_double);
-  for (int i = 0; i < g->num_inputs; i++) free(ins[i]);
-  free(outs[0]);
-  free(ws);
-  dlclose(dl);
-  unlink(obj);
-  unlink(hdr);
-  unlink(so);
-  rmdir(dir);
-  best_seconds = ts[0];
-  return ts[12];
-}
-
 int main(void) {
   static const Case cases[] = {
       {"ViT-B/16 patch embed 3->768 16x16/16 224x224", 3, 768, 224, 224, 16, 16, 0, 1},
@@ -178,7 +76,7 @@ int main(void) {
       {"1x1 256->64 on 56x56", 256, 64, 56, 56, 1, 1, 0, 1},
       {"depthwise 3x3 pad 1 on 128x56x56", 128, 128, 56, 56, 3, 1, 1, 128},
   };
-  double peak = fma_peak();
+  double peak = micro_fma_peak_v16();
   printf("measured FMA peak: %.1f GFLOP/s (1 core)\n", peak);
   printf("%-46s %10s %9s %7s %11s %10s %9s %8s\n", "case", "lowered", "GFLOP/s", "%peak",
          "best %peak", "reference", "GFLOP/s", "speedup");
@@ -187,10 +85,10 @@ int main(void) {
     Graph *g = build(c, true);
     const Value *y = g->outputs[0];
     double flops = 2.0 * (double)ir_value_numel(y) * (double)(c->cin / c->group * c->k * c->k);
-    double tl = time_graph(g, c->name), bl = best_seconds;
+    double bl, tl = micro_time_so(g, c->name, false, &bl);
     ir_graph_free(g);
     g = build(c, false);
-    double tr = time_graph(g, c->name);
+    double tr = micro_time_so(g, c->name, false, NULL);
     ir_graph_free(g);
     printf("%-46s %8.3fms %9.1f %6.1f%% %10.1f%% %8.3fms %9.1f %7.1fx\n", c->name, tl * 1e3,
            flops / tl * 1e-9, 100.0 * flops / tl * 1e-9 / peak, 100.0 * flops / bl * 1e-9 / peak,

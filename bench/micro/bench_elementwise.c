@@ -9,13 +9,8 @@
  * element, GB/s of compulsory traffic (inputs + outputs once) and the
  * speedup.
  *
- * Build (from the repository root, after building build-vecmath):
- *   cc -O2 -march=native -I. -I$(llvm-config-19 --includedir) \
- *     bench/micro/bench_elementwise.c -o /tmp/bench_elementwise \
- *     build-vecmath/libonnxc_codegen.a build-vecmath/libonnxc_passes.a \
- *     build-vecmath/libonnxc_ops.a build-vecmath/libonnxc_ir.a \
- *     $(llvm-config-19 --ldflags --libs all --system-libs) -lstdc++ -ldl -lm
- *   /tmp/bench_elementwise
+ * Built with micro_util.c by bench/micro/CMakeLists.txt; run
+ * <build>/bench/micro/bench_elementwise.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dlfcn.h>
@@ -30,20 +25,9 @@
 #include "codegen/codegen.h"
 #include "ir/graph.h"
 #include "ops/ops.h"
-
+#include "bench/micro/micro_util.h"
 
 typedef int (*RunFn)(const void *const *, void *const *, void *);
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 typedef struct Case {
   const char *name;
@@ -126,11 +110,11 @@ static double time_case(const Case *k, bool lowered) {
   for (int r = 0; r < 3; r++)
     run(ins, outs, ws);
   for (int r = 0; r < 25; r++) {
-    double t0 = now();
+    double t0 = micro_now_wall();
     run(ins, outs, ws);
-    t[r] = now() - t0;
+    t[r] = micro_now_wall() - t0;
   }
-  qsort(t, 25, sizeof *t, cmp_double);
+  qsort(t, 25, sizeof *t, micro_cmp_double);
   for (int i = 0; i < g->num_inputs; i++)
     free((void *)ins[i]);
   free(outs[0]);

@@ -8,14 +8,8 @@
  * FusedConv reference kernel; "conv only" is the bare lowered Conv, the
  * cost floor the epilogue adds to.  Peak from an FMA loop.
  *
- * Build (from /work/main, after building build-fusedconv):
- *   cc -O2 -march=native -ffp-contract=fast -I. -I$(llvm-config-19 --includedir) \
- *     -o /tmp/bench_fused_conv \
- *     bench/micro/bench_fused_conv.c build-fusedconv/libonnxc_codegen.a \
- *     build-fusedconv/libonnxc_passes.a build-fusedconv/libonnxc_ops.a \
- *     build-fusedconv/libonnxc_ir.a build-fusedconv/libonnxc_ops.a \
- *     $(llvm-config-19 --ldflags --libs all) -lstdc++ -ldl -lm
- *   /tmp/bench_fused_conv
+ * Built with micro_util.c by bench/micro/CMakeLists.txt; run
+ * <build>/bench/micro/bench_fused_conv.
  */
 #include <dlfcn.h>
 #include <stdint.h>
@@ -28,52 +22,9 @@
 #include "codegen/codegen.h"
 #include "ir/graph.h"
 #include "ops/ops.h"
+#include "bench/micro/micro_util.h"
 #include "codegen/conv_epilogue.h"
 #include "passes/pass.h"
-
-typedef int (*RunFn)(const void *const *, void *const *, void *);
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-typedef float v16 __attribute__((vector_size(64)));
-
-/* GFLOP/s of a dependency-free stream of vector FMAs. */
-static double fma_peak(void) {
-  v16 m, a;
-  for (int i = 0; i < 16; i++) {
-    m[i] = 0.999999f;
-    a[i] = 1e-7f;
-  }
-  /* Twelve named accumulators so they stay in registers. */
-  v16 a0 = m, a1 = a0 + a, a2 = a1 + a, a3 = a2 + a, a4 = a3 + a, a5 = a4 + a;
-  v16 a6 = a5 + a, a7 = a6 + a, a8 = a7 + a, a9 = a8 + a, a10 = a9 + a, a11 = a10 + a;
-  /* Best of short bursts: the machine is shared, a burst that got
-   * descheduled says nothing about the core. */
-  long iters = 500000;
-  double t = 1e30;
-  for (int rep = 0; rep < 40; rep++) {
-    double t0 = now();
-    for (long i = 0; i < iters; i++) {
-      a0 = a0 * m + a, a1 = a1 * m + a, a2 = a2 * m + a, a3 = a3 * m + a;
-      a4 = a4 * m + a, a5 = a5 * m + a, a6 = a6 * m + a, a7 = a7 * m + a;
-      a8 = a8 * m + a, a9 = a9 * m + a, a10 = a10 * m + a, a11 = a11 * m + a;
-    }
-    double dt = now() - t0;
-    if (dt < t) t = dt;
-  }
-  v16 r = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
-  if (r[0] == 12345.0f) printf("%f\n", r[0]);
-  return 2.0 * 16 * 12 * (double)iters / t * 1e-9;
-}
 
 typedef struct Case {
   const char *name;
@@ -155,61 +106,6 @@ static Graph *build(const Case *c, bool bn) {
   return g;
 }
 
-/* The fastest run of the last time_graph (the machine may be shared). */
-static double best_seconds;
-
-/* Median seconds per run of g compiled at -O3 for the host. */
-static double time_graph(Graph *g, const char *tag, bool reference_only) {
-  char dir[] = "/tmp/onnxc-bench-XXXXXX", obj[128], hdr[128], so[128], cmd[512], line[256];
-  if (!mkdtemp(dir)) return -1;
-  snprintf(obj, sizeof obj, "%s/m.o", dir);
-  snprintf(hdr, sizeof hdr, "%s/m.h", dir);
-  snprintf(so, sizeof so, "%s/m.so", dir);
-  CgOptions o = {.prefix = "model", .opt_level = 3, .emit = CG_EMIT_OBJ, .output_path = obj,
-                 .header_path = hdr, .reference_kernels_only = reference_only};
-  Error err = {0};
-  if (cg_compile(g, &o, &err) != ST_OK) {
-    fprintf(stderr, "%s: %s\n", tag, err.msg);
-    return -1;
-  }
-  snprintf(cmd, sizeof cmd, "cc -shared -o %s %s -lm", so, obj);
-  if (system(cmd) != 0) return -1;
-  size_t ws_size = 0;
-  FILE *f = fopen(hdr, "r");
-  while (f && fgets(line, sizeof line, f))
-    if (strncmp(line, "#define MODEL_WORKSPACE_SIZE", 28) == 0) ws_size = strtoull(line + 28, 0, 10);
-  if (f) fclose(f);
-  void *dl = dlopen(so, RTLD_NOW);
-  RunFn run = dl ? (RunFn)(uintptr_t)dlsym(dl, "model_run") : NULL;
-  if (!run) return -1;
-  void *ins[4] = {0}, *outs[1];
-  for (int i = 0; i < g->num_inputs; i++) {
-    size_t nb = ir_value_nbytes(g->inputs[i]);
-    ins[i] = malloc(nb);
-    for (size_t k = 0; k < nb / 4; k++) ((float *)ins[i])[k] = (float)(k % 17) / 17.0f - 0.5f;
-  }
-  outs[0] = malloc(ir_value_nbytes(g->outputs[0]));
-  void *ws = aligned_alloc(64, ws_size + 64);
-  double ts[25];
-  for (int i = 0; i < 3; i++) run((const void *const *)ins, outs, ws);
-  for (int i = 0; i < 25; i++) {
-    double t0 = now();
-    run((const void *const *)ins, outs, ws);
-    ts[i] = now() - t0;
-  }
-  qsort(ts, 25, sizeof *ts, cmp_double);
-  for (int i = 0; i < g->num_inputs; i++) free(ins[i]);
-  free(outs[0]);
-  free(ws);
-  dlclose(dl);
-  unlink(obj);
-  unlink(hdr);
-  unlink(so);
-  rmdir(dir);
-  best_seconds = ts[0];
-  return ts[12];
-}
-
 int main(void) {
   static const Case cases[] = {
       {"Conv+BN+ReLU 3x3 64->64 pad 1 on 56x56", 64, 64, 56, 56, 3, 1, 1, 1, OP_RELU, false},
@@ -218,7 +114,7 @@ int main(void) {
       {"Conv+BN+ReLU 1x1 256->64 on 56x56", 256, 64, 56, 56, 1, 1, 0, 1, OP_RELU, false},
       {"dw Conv+BN+SiLU 3x3 128 on 56x56", 128, 128, 56, 56, 3, 1, 1, 128, OP_SIGMOID, false},
   };
-  double peak = fma_peak();
+  double peak = micro_fma_peak_v16();
   printf("measured FMA peak: %.1f GFLOP/s (1 core)\n", peak);
   printf("%-40s %11s %11s %8s %11s %9s %7s\n", "case", "before(ref)", "after", "speedup",
          "conv only", "GFLOP/s", "%peak");
@@ -229,14 +125,12 @@ int main(void) {
                    (double)(c->cin / c->group * c->k * c->k);
     /* Best of 25 runs: on a shared, loaded machine the median mostly
      * measures the other tenants. */
-    time_graph(g, c->name, false);
-    double ta = best_seconds;
-    time_graph(g, c->name, true);
-    double tb = best_seconds;
+    double ta, tb, tc;
+    micro_time_so(g, c->name, false, &ta);
+    micro_time_so(g, c->name, true, &tb);
     ir_graph_free(g);
     g = build(c, false);
-    time_graph(g, c->name, false);
-    double tc = best_seconds;
+    micro_time_so(g, c->name, false, &tc);
     ir_graph_free(g);
     printf("%-40s %9.3fms %9.3fms %7.1fx %9.3fms %9.1f %6.1f%%\n", c->name, tb * 1e3, ta * 1e3,
            tb / ta, tc * 1e3, flops / ta * 1e-9, 100.0 * flops / ta * 1e-9 / peak);

@@ -7,13 +7,8 @@
  * Gelu as separate lowered nodes).  Median of 25 runs after 3 warm-ups,
  * thread CPU time, compiled at -O3 for the host.
  *
- * Build (from the repository root, after building build-fusedgemm):
- *   cc -O2 -march=native -I. -I$(llvm-config-19 --includedir) \
- *     bench/micro/bench_fused_matmul.c -o /tmp/bench_fused_matmul \
- *     build-fusedgemm/tests/libonnxc_test_support.a build-fusedgemm/libonnxc_codegen.a \
- *     build-fusedgemm/libonnxc_passes.a build-fusedgemm/libonnxc_ops.a \
- *     build-fusedgemm/libonnxc_ir.a \
- *     $(llvm-config-19 --ldflags --libs all --system-libs) -lstdc++ -ldl -lm
+ * Built with micro_util.c by bench/micro/CMakeLists.txt; run
+ * <build>/bench/micro/bench_fused_matmul.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -23,13 +18,7 @@
 
 #include "ops/ops.h"
 #include "passes/pass.h"
-#include "tests/support/cg_harness.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "bench/micro/micro_util.h"
 
 static void die(const Error *err) {
   fprintf(stderr, "%s\n", err->msg);
@@ -90,34 +79,10 @@ static Graph *build(int64_t m, int64_t k, int64_t n, Variant v) {
   return g;
 }
 
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 static double time_graph(Graph *g) {
-  Error err;
-  CgModule m;
-  if (cgh_compile(g, 3, &m, &err) != ST_OK) die(&err);
-  void **ins;
-  if (cgh_random_inputs(g, 1, &ins, &err) != ST_OK) die(&err);
-  void *outs[1] = {malloc(ir_value_nbytes(g->outputs[0]))};
-  void *ws = aligned_alloc(64, (m.workspace_size + 63) / 64 * 64 + 64);
-  enum { WARM = 3, RUNS = 25 };
-  double t[RUNS];
-  for (int i = 0; i < WARM; i++) m.run((const void *const *)ins, outs, ws);
-  for (int i = 0; i < RUNS; i++) {
-    double t0 = now_s();
-    m.run((const void *const *)ins, outs, ws);
-    t[i] = now_s() - t0;
-  }
-  qsort(t, RUNS, sizeof t[0], cmp_d);
-  free(ws);
-  free(outs[0]);
-  cgh_free_buffers(ins, g->num_inputs);
-  cgh_unload(&m);
+  double t = micro_time_cgh(g, false, 3, 25, NULL);
   ir_graph_free(g);
-  return t[RUNS / 2];
+  return t;
 }
 
 static void row(const char *name, int64_t m, int64_t k, int64_t n, Variant v, double plain) {

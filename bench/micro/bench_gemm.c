@@ -7,15 +7,10 @@
  * and % of the FMA peak measured by a register-only FMA loop.  Times are
  * thread CPU time (robust on a shared machine).
  *
- * Build (from the repository root, after building build-gemm):
- *   cc -O2 -march=native -I. -I$(llvm-config-19 --includedir) \
- *     bench/micro/bench_gemm.c -o /tmp/bench_gemm \
- *     build-gemm/tests/libonnxc_test_support.a build-gemm/libonnxc_codegen.a \
- *     build-gemm/libonnxc_passes.a build-gemm/libonnxc_ops.a build-gemm/libonnxc_ir.a \
- *     $(llvm-config-19 --ldflags --libs all --system-libs) -lstdc++ -ldl -lm
+ * Built with micro_util.c by bench/micro/CMakeLists.txt; run
+ * <build>/bench/micro/bench_gemm.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <immintrin.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,57 +18,7 @@
 
 #include "codegen/gemm_emit.h"
 #include "ops/ops.h"
-#include "tests/support/cg_harness.h"
-
-/* Thread CPU time, not wall time: the machine is shared, and time spent
- * descheduled is not the kernel's. */
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static volatile float sink;
-
-/* Peak of independent 512-bit (or 256-bit) FMAs: 16 named accumulator
- * chains (more than latency x ports), so they stay in registers. */
-#if defined(__AVX512F__)
-typedef __m512 Vec;
-#define VSET _mm512_set1_ps
-#define VFMA _mm512_fmadd_ps
-#define VLANES 16
-#else
-typedef __m256 Vec;
-#define VSET _mm256_set1_ps
-#define VFMA _mm256_fmadd_ps
-#define VLANES 8
-#endif
-#define FMA4(x, y, z, w) x = VFMA(x, a, b); y = VFMA(y, a, b); z = VFMA(z, a, b); w = VFMA(w, a, b)
-
-static double fma_peak_gflops(void) {
-  Vec a = VSET(0.999f), b = VSET(1e-7f);
-  Vec c0 = VSET(0), c1 = VSET(1), c2 = VSET(2), c3 = VSET(3), c4 = VSET(4), c5 = VSET(5);
-  Vec c6 = VSET(6), c7 = VSET(7), c8 = VSET(8), c9 = VSET(9), c10 = VSET(10), c11 = VSET(11);
-  Vec c12 = VSET(12), c13 = VSET(13), c14 = VSET(14), c15 = VSET(15);
-  /* Many short rounds, best kept: the machine may be shared. */
-  long iters = 1000000;
-  double best = 0;
-  for (int rep = 0; rep < 60; rep++) {
-    double t0 = now_s();
-    for (long it = 0; it < iters; it++) {
-      FMA4(c0, c1, c2, c3);
-      FMA4(c4, c5, c6, c7);
-      FMA4(c8, c9, c10, c11);
-      FMA4(c12, c13, c14, c15);
-    }
-    double dt = now_s() - t0;
-    double g = (double)iters * 16 * VLANES * 2 / dt * 1e-9;
-    if (g > best) best = g;
-  }
-  Vec s = c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11 + c12 + c13 + c14 + c15;
-  sink = ((float *)&s)[0];
-  return best;
-}
+#include "bench/micro/micro_util.h"
 
 typedef struct Shape {
   const char *name;
@@ -116,41 +61,12 @@ static Graph *build(const Shape *s) {
   return g;
 }
 
-static int cmp_d(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 /* Median and best seconds per run of s compiled with or without the
  * lowering. */
 static void time_shape(const Shape *s, bool lowered, double *median, double *best) {
-  Error err;
   Graph *g = build(s);
-  CgModule m;
-  if (cgh_compile_ex(g, 3, !lowered, &m, &err) != ST_OK) {
-    fprintf(stderr, "%s\n", err.msg);
-    exit(1);
-  }
-  void **ins;
-  cgh_random_inputs(g, 1, &ins, &err);
-  void *outs[1] = {malloc(ir_value_nbytes(g->outputs[0]))};
-  void *ws = aligned_alloc(64, (m.workspace_size + 63) / 64 * 64 + 64);
-  enum { WARM = 3, RUNS = 25 };
-  double t[RUNS];
-  for (int i = 0; i < WARM; i++) m.run((const void *const *)ins, outs, ws);
-  for (int i = 0; i < RUNS; i++) {
-    double t0 = now_s();
-    m.run((const void *const *)ins, outs, ws);
-    t[i] = now_s() - t0;
-  }
-  qsort(t, RUNS, sizeof t[0], cmp_d);
-  free(ws);
-  free(outs[0]);
-  cgh_free_buffers(ins, g->num_inputs);
-  cgh_unload(&m);
+  *median = micro_time_cgh(g, !lowered, 3, 25, best);
   ir_graph_free(g);
-  *median = t[RUNS / 2];
-  *best = t[0];
 }
 
 int main(void) {
@@ -162,7 +78,7 @@ int main(void) {
       {"QK^T 12x197x64 x 12x64x197", 3, 12, 197, 64, 197, 0},
       {"PV   12x197x197 x 12x197x64", 3, 12, 197, 197, 64, 0},
   };
-  double peak = fma_peak_gflops();
+  double peak = micro_fma_peak_gflops(60);
   printf("measured FMA peak: %.1f GFLOP/s (single thread)\n", peak);
   printf("GFLOP/s from the median run (best run in parentheses)\n");
   printf("%-36s %15s %15s %16s %8s\n", "shape", "GFLOP/s", "%peak", "reference GF/s", "speedup");

@@ -30,6 +30,7 @@
 #include "ops/ops.h"
 #include "passes/pass.h"
 #include "tests/support/cg_harness.h"
+#include "tests/unit/test_cg_util.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
 
@@ -43,15 +44,6 @@ static Graph *new_graph(void) {
   assert_non_null(g);
   g->opset = 17;
   return g;
-}
-
-static Value *input(Graph *g, int rank, const int64_t *dims) {
-  Error err;
-  Value *v = ir_value_new(g, "x");
-  assert_non_null(v);
-  assert_int_equal(ir_value_set_type(v, DT_FLOAT32, rank, dims, &err), ST_OK);
-  assert_int_equal(ir_graph_add_input(g, v, &err), ST_OK);
-  return v;
 }
 
 /* A constant with entries in [-2, 2); a fraction `masked` of them -inf
@@ -90,9 +82,9 @@ static void attention(Graph *g, int nlead, const int64_t *lead, int64_t n, int64
   Node *nd = ir_node_new(g, OP_ATTENTION, "attn", bias ? 4 : 3, 1);
   assert_non_null(nd);
   nd->opset = g->opset;
-  nd->inputs[0] = input(g, r, dq);
-  nd->inputs[1] = input(g, r, dk);
-  nd->inputs[2] = input(g, r, dvv);
+  nd->inputs[0] = tcg_input(g, r, dq);
+  nd->inputs[1] = tcg_input(g, r, dk);
+  nd->inputs[2] = tcg_input(g, r, dvv);
   if (bias) nd->inputs[3] = bias;
   Error err;
   assert_int_equal(ir_node_set_attr_float(g, nd, "scale", scale, &err), ST_OK);
@@ -104,38 +96,16 @@ static void attention(Graph *g, int nlead, const int64_t *lead, int64_t n, int64
   assert_int_equal(ir_graph_add_output(g, y, &err), ST_OK);
 }
 
-static int count_op(const Graph *g, OpKind op) {
-  int c = 0;
-  for (int i = 0; i < g->num_nodes; i++) c += !g->nodes[i]->dead && g->nodes[i]->op == op;
-  return c;
-}
-
 /* Number of generated attention drivers in g's LLVM IR. */
 static int count_lowered(Graph *g) {
-  char dir[] = "/tmp/onnxc-attn-XXXXXX";
-  assert_non_null(mkdtemp(dir));
-  char path[64];
-  snprintf(path, sizeof path, "%s/m.ll", dir);
-  CgOptions o = {.prefix = "m", .opt_level = 0, .emit = CG_EMIT_LLVM, .output_path = path};
-  Error err;
-  Status st = cg_compile(g, &o, &err);
-  if (st != ST_OK) fail_msg("%s", err.msg);
-  FILE *f = fopen(path, "r");
-  assert_non_null(f);
-  int count = 0;
-  char line[4096];
-  while (fgets(line, sizeof line, f))
-    if (strncmp(line, "define internal void @onnxc.attention.", 38) == 0) count++;
-  fclose(f);
-  unlink(path);
-  rmdir(dir);
-  return count;
+  static const char *const kernels[] = {"onnxc.attention."};
+  return tcg_count_ir_defs(g, kernels, 1);
 }
 
 /* Compiles g, compares with the reference, checks every node was lowered. */
 static void check(Graph *g, unsigned seed) {
   Error err;
-  int nodes = count_op(g, OP_ATTENTION);
+  int nodes = tcg_count_op(g, OP_ATTENTION);
   assert_true(nodes > 0);
   void **ins = NULL;
   assert_int_equal(cgh_random_inputs(g, seed, &ins, &err), ST_OK);
@@ -221,8 +191,8 @@ static void runtime_biases(void **state) {
     int64_t n = NS[i], m = NS[(i + 3) % COUNT(NS)];
     int64_t bnm[2] = {n, m}, bh1n[3] = {3, 1, n};
     int64_t d = DS[rnd() % COUNT(DS)], dv = DS[rnd() % COUNT(DS)];
-    attention(g, 2, lead, n, m, d, dv, 0.25f, input(g, 2, bnm));
-    attention(g, 2, lead, m, n, d, dv, 0.25f, input(g, 3, bh1n));
+    attention(g, 2, lead, n, m, d, dv, 0.25f, tcg_input(g, 2, bnm));
+    attention(g, 2, lead, m, n, d, dv, 0.25f, tcg_input(g, 3, bh1n));
   }
   check(g, 41);
 }
@@ -272,7 +242,7 @@ static Value *infer(Graph *g, Node *nd) {
 
 static void unfused(Graph *g, int64_t heads, int64_t n, int64_t d, bool masked) {
   int64_t dq[4] = {1, heads, n, d};
-  Value *q = input(g, 4, dq), *k = input(g, 4, dq), *v = input(g, 4, dq);
+  Value *q = tcg_input(g, 4, dq), *k = tcg_input(g, 4, dq), *v = tcg_input(g, 4, dq);
   Node *t = node(g, OP_TRANSPOSE, 1, k, NULL);
   int64_t perm[4] = {0, 1, 3, 2};
   Error err;
@@ -381,8 +351,8 @@ static void through_pipeline(void **state) {
   Error err;
   PipelineOptions po = {0};
   if (pass_run_pipeline(g, &po, &err) != ST_OK) fail_msg("pipeline: %s", err.msg);
-  assert_int_equal(count_op(g, OP_ATTENTION), 3);
-  assert_int_equal(count_op(g, OP_SOFTMAX), 0);
+  assert_int_equal(tcg_count_op(g, OP_ATTENTION), 3);
+  assert_int_equal(tcg_count_op(g, OP_SOFTMAX), 0);
   check(g, 61);
 }
 

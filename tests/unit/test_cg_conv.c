@@ -25,6 +25,7 @@
 #include "ops/eval.h"
 #include "ops/ops.h"
 #include "tests/support/cg_harness.h"
+#include "tests/unit/test_cg_util.h"
 
 static uint64_t rng = 0x1234567ull;
 static unsigned rnd(unsigned n) {
@@ -37,97 +38,12 @@ static float rndf(void) { return (float)rnd(2000001) / 1000000.0f - 1.0f; }
 static const char *const cpus[] = {NULL, "haswell", "x86-64"};
 static int case_no;
 
-/* The emitted IR (opt level 0) contains `tag` for the target cpu. */
-static bool ir_has(Graph *g, const char *cpu, const char *tag) {
-  char path[] = "/tmp/onnxc-cgconv-XXXXXX";
-  int fd = mkstemp(path);
-  assert_true(fd >= 0);
-  close(fd);
-  CgOptions o = {.prefix = "model", .cpu = cpu, .opt_level = 0, .emit = CG_EMIT_LLVM,
-                 .output_path = path};
-  Error err = {0};
-  if (cg_compile(g, &o, &err) != ST_OK) fail_msg("compile: %s", err.msg);
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  fseek(f, 0, SEEK_END);
-  long sz = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = malloc((size_t)sz + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)sz, f), (size_t)sz);
-  buf[sz] = 0;
-  fclose(f);
-  unlink(path);
-  bool found = strstr(buf, tag) != NULL;
-  free(buf);
-  return found;
-}
-
-/* Like cgh_compile, for a named cpu. */
-static void compile_for(Graph *g, const char *cpu, CgModule *m) {
-  memset(m, 0, sizeof *m);
-  snprintf(m->dir, sizeof m->dir, "/tmp/onnxc-cgconv-XXXXXX");
-  assert_non_null(mkdtemp(m->dir));
-  char obj[320], hdr[320], so[320], cmd[1200], line[512];
-  snprintf(obj, sizeof obj, "%s/model.o", m->dir);
-  snprintf(hdr, sizeof hdr, "%s/model.h", m->dir);
-  snprintf(so, sizeof so, "%s/model.so", m->dir);
-  CgOptions o = {.prefix = "model", .cpu = cpu, .opt_level = 3, .emit = CG_EMIT_OBJ,
-                 .output_path = obj, .header_path = hdr};
-  Error err = {0};
-  if (cg_compile(g, &o, &err) != ST_OK) fail_msg("compile: %s", err.msg);
-  snprintf(cmd, sizeof cmd, "cc -shared -o %s %s -lm", so, obj);
-  assert_int_equal(system(cmd), 0);
-  FILE *f = fopen(hdr, "r");
-  assert_non_null(f);
-  while (fgets(line, sizeof line, f))
-    if (strncmp(line, "#define MODEL_WORKSPACE_SIZE", 28) == 0)
-      m->workspace_size = (size_t)strtoull(line + 28, NULL, 10);
-  fclose(f);
-  m->dl = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-  assert_non_null(m->dl);
-  *(void **)&m->run = dlsym(m->dl, "model_run");
-  assert_non_null(m->run);
-}
-
 /* Compiles g for the case's cpu, checks the kernel tag, runs it on random
  * inputs and compares with the reference evaluator. */
 static void check(Graph *g, const char *tag, double atol, const char *what) {
   const char *cpu = cpus[case_no++ % 3];
-  Error err = {0};
-  if (!ir_has(g, cpu, tag)) fail_msg("%s: kernel %s not used (cpu %s)", what, tag, cpu ? cpu : "host");
-  void **in = NULL;
-  assert_int_equal(cgh_random_inputs(g, (unsigned)case_no, &in, &err), ST_OK);
-  double rtol = 1e-4;
-  if (!cpu) {
-    CgCompare cmp;
-    if (cgh_differential(g, 3, (const void *const *)in, rtol, atol, &cmp, &err) != ST_OK)
-      fail_msg("%s: %s", what, err.msg);
-    if (!cmp.ok) fail_msg("%s (host): max abs %g max rel %g", what, cmp.max_abs, cmp.max_rel);
-    cgh_free_buffers(in, g->num_inputs);
-    return;
-  }
-  const Value *y = g->outputs[0];
-  size_t ny = (size_t)ir_value_numel(y);
-  float *ref = calloc(ny + 1, sizeof *ref);
-  assert_non_null(ref);
-  void *outs[1] = {ref};
-  if (eval_graph(g, (const void *const *)in, outs, &err) != ST_OK) fail_msg("eval: %s", err.msg);
-  CgModule m;
-  compile_for(g, cpu, &m);
-  void **got = NULL;
-  if (cgh_run(&m, g, (const void *const *)in, &got, &err) != ST_OK) fail_msg("run: %s", err.msg);
-  const float *gy = got[0];
-  for (size_t k = 0; k < ny; k++) {
-    double a = gy[k], b = ref[k];
-    if (isnan(a) && isnan(b)) continue;
-    if (!(fabs(a - b) <= atol + rtol * fabs(b)))
-      fail_msg("%s (cpu %s): element %zu is %g, expected %g", what, cpu, k, a, b);
-  }
-  cgh_free_buffers(got, g->num_outputs);
-  cgh_unload(&m);
-  free(ref);
-  cgh_free_buffers(in, g->num_inputs);
+  if (!tcg_ir_has(g, cpu, tag)) fail_msg("%s: kernel %s not used (cpu %s)", what, tag, cpu ? cpu : "host");
+  tcg_compare_on_cpu(g, cpu, (unsigned)case_no, 1e-4, atol, what);
 }
 
 static Value *input(Graph *g, int64_t n, int64_t c, int64_t h, int64_t w) {
@@ -434,7 +350,7 @@ static void test_fallback(void **state) {
   Value *ins[2] = {x, rand_const(g, "w", 3, wd, -1, 1)};
   Node *n = node(g, OP_CONV, 2, ins);
   assert_true(finish(g, n));
-  assert_false(ir_has(g, NULL, "onnxc.conv."));
+  assert_false(tcg_ir_has(g, NULL, "onnxc.conv."));
   void **in = NULL;
   Error err = {0};
   assert_int_equal(cgh_random_inputs(g, 7, &in, &err), ST_OK);

@@ -26,6 +26,7 @@
 #include "ops/ops.h"
 #include "passes/pass.h"
 #include "tests/support/cg_harness.h"
+#include "tests/unit/test_cg_util.h"
 
 static uint64_t rng_state = 0x9e3779b9u;
 
@@ -36,27 +37,6 @@ static uint32_t rnd(void) {
 
 static const int64_t sizes[] = {1, 7, 17, 65, 197};
 static int64_t pick(void) { return sizes[rnd() % (sizeof sizes / sizeof sizes[0])]; }
-
-static Value *input(Graph *g, int rank, const int64_t *dims) {
-  Error err;
-  Value *v = ir_value_new(g, "x");
-  assert_non_null(v);
-  assert_int_equal(ir_value_set_type(v, DT_FLOAT32, rank, dims, &err), ST_OK);
-  assert_int_equal(ir_graph_add_input(g, v, &err), ST_OK);
-  return v;
-}
-
-static Value *constant(Graph *g, int rank, const int64_t *dims) {
-  int64_t n = 1;
-  for (int i = 0; i < rank; i++) n *= dims[i];
-  float *d = malloc((size_t)(n ? n : 1) * sizeof *d);
-  assert_non_null(d);
-  for (int64_t i = 0; i < n; i++) d[i] = (float)(rnd() % 20001) / 10000.0f - 1.0f;
-  Value *v = ir_const_new(g, "w", DT_FLOAT32, rank, dims, d);
-  free(d);
-  assert_non_null(v);
-  return v;
-}
 
 static Value *scalar(Graph *g, float f) {
   Value *v = ir_const_new(g, "s", DT_FLOAT32, 0, NULL, &f);
@@ -135,22 +115,22 @@ static Value *res_full(Graph *g, const Chain *ch) {
   int r;
   int64_t d[4];
   out_dims(ch, &r, d);
-  return input(g, r, d);
+  return tcg_input(g, r, d);
 }
-static Value *res_row(Graph *g, const Chain *ch) { return input(g, 1, &ch->n); }
+static Value *res_row(Graph *g, const Chain *ch) { return tcg_input(g, 1, &ch->n); }
 static Value *res_matrix(Graph *g, const Chain *ch) {
   int64_t d[2] = {ch->m, ch->n};
-  return input(g, 2, d);
+  return tcg_input(g, 2, d);
 }
 static Value *res_column(Graph *g, const Chain *ch) {
   int64_t d[2] = {ch->m, 1};
-  return input(g, 2, d);
+  return tcg_input(g, 2, d);
 }
 /* [last batch dim, 1, n]: broadcast along the rows (and any outer batch
  * dim) but not along the inner batch dim. */
 static Value *res_batch_row(Graph *g, const Chain *ch) {
   int64_t d[3] = {ch->batch[ch->nbatch - 1], 1, ch->n};
-  return input(g, 3, d);
+  return tcg_input(g, 3, d);
 }
 
 static void add_chain(Graph *g, const Chain *ch) {
@@ -159,10 +139,10 @@ static void add_chain(Graph *g, const Chain *ch) {
   da[ch->nbatch] = ch->m;
   da[ch->nbatch + 1] = ch->k;
   int64_t db[2] = {ch->k, ch->n};
-  Value *a = input(g, ch->nbatch + 2, da);
-  Value *b = ch->b_const ? constant(g, 2, db) : input(g, 2, db);
+  Value *a = tcg_input(g, ch->nbatch + 2, da);
+  Value *b = ch->b_const ? tcg_constant(g, 2, db, rnd) : tcg_input(g, 2, db);
   Value *cur = node(g, OP_MATMUL, 2, a, b, NULL, NULL);
-  if (ch->bias) cur = node(g, OP_ADD, 2, cur, constant(g, 1, &ch->n), NULL, NULL);
+  if (ch->bias) cur = node(g, OP_ADD, 2, cur, tcg_constant(g, 1, &ch->n, rnd), NULL, NULL);
   Value *r = ch->residual ? ch->residual(g, ch) : NULL;
   if (r && ch->res_first) cur = node(g, OP_ADD, 2, cur, r, NULL, NULL);
   cur = activation(g, ch->act, cur);
@@ -178,35 +158,10 @@ static Graph *new_graph(void) {
   return g;
 }
 
-static int count_op(const Graph *g, OpKind op) {
-  int k = 0;
-  for (int i = 0; i < g->num_nodes; i++)
-    if (!g->nodes[i]->dead && g->nodes[i]->op == op) k++;
-  return k;
-}
-
 /* Generated gemm kernels (driver functions) in g's LLVM IR. */
 static int count_lowered(Graph *g) {
-  char dir[] = "/tmp/onnxc-fmm-XXXXXX";
-  assert_non_null(mkdtemp(dir));
-  char path[64];
-  snprintf(path, sizeof path, "%s/m.ll", dir);
-  CgOptions o = {.prefix = "m", .opt_level = 0, .emit = CG_EMIT_LLVM, .output_path = path};
-  Error err;
-  Status st = cg_compile(g, &o, &err);
-  if (st != ST_OK) fail_msg("%s", err.msg);
-  FILE *f = fopen(path, "r");
-  assert_non_null(f);
-  int count = 0;
-  char line[4096];
-  while (fgets(line, sizeof line, f))
-    if (strncmp(line, "define internal void @onnxc.gemm.", 33) == 0 ||
-        strncmp(line, "define internal void @onnxc.gemm_packed.", 40) == 0)
-      count++;
-  fclose(f);
-  unlink(path);
-  rmdir(dir);
-  return count;
+  static const char *const kernels[] = {"onnxc.gemm.", "onnxc.gemm_packed."};
+  return tcg_count_ir_defs(g, kernels, 2);
 }
 
 /* Runs the pipeline, checks that it made `fused` FusedMatMul nodes and no
@@ -215,8 +170,8 @@ static void check(Graph *g, int fused, int64_t max_k, unsigned seed) {
   Error err;
   PipelineOptions po = {0};
   if (pass_run_pipeline(g, &po, &err) != ST_OK) fail_msg("%s", err.msg);
-  assert_int_equal(count_op(g, OP_FUSED_MATMUL), fused);
-  assert_int_equal(count_op(g, OP_MATMUL) + count_op(g, OP_GEMM), 0);
+  assert_int_equal(tcg_count_op(g, OP_FUSED_MATMUL), fused);
+  assert_int_equal(tcg_count_op(g, OP_MATMUL) + tcg_count_op(g, OP_GEMM), 0);
   void **ins = NULL;
   assert_int_equal(cgh_random_inputs(g, seed, &ins, &err), ST_OK);
   CgCompare cmp;
@@ -321,13 +276,13 @@ static void test_gemm_bias(void **state) {
   int64_t m = 65, k = 17, n = 197;
   int64_t da[2] = {m, k}, dbt[2] = {n, k}, db[2] = {k, n}, dc[2] = {m, n};
   Node *g1;
-  Value *y1 = node(g, OP_GEMM, 3, input(g, 2, da), constant(g, 2, dbt), constant(g, 1, &n), &g1);
+  Value *y1 = node(g, OP_GEMM, 3, tcg_input(g, 2, da), tcg_constant(g, 2, dbt, rnd), tcg_constant(g, 1, &n, rnd), &g1);
   assert_int_equal(ir_node_set_attr_int(g, g1, "transB", 1, &err), ST_OK);
   assert_int_equal(ir_graph_add_output(g, y1, &err), ST_OK);
-  Value *y2 = node(g, OP_GEMM, 3, input(g, 2, da), constant(g, 2, db), constant(g, 1, &n), NULL);
+  Value *y2 = node(g, OP_GEMM, 3, tcg_input(g, 2, da), tcg_constant(g, 2, db, rnd), tcg_constant(g, 1, &n, rnd), NULL);
   y2 = node(g, OP_GELU, 1, y2, NULL, NULL, NULL);
   assert_int_equal(ir_graph_add_output(g, y2, &err), ST_OK);
-  Value *y3 = node(g, OP_GEMM, 3, input(g, 2, da), constant(g, 2, db), input(g, 2, dc), NULL);
+  Value *y3 = node(g, OP_GEMM, 3, tcg_input(g, 2, da), tcg_constant(g, 2, db, rnd), tcg_input(g, 2, dc), NULL);
   y3 = node(g, OP_RELU, 1, y3, NULL, NULL, NULL);
   assert_int_equal(ir_graph_add_output(g, y3, &err), ST_OK);
   check(g, 3, k, 5);

@@ -24,6 +24,7 @@
 #include "codegen/codegen.h"
 #include "ops/ops.h"
 #include "tests/support/cg_harness.h"
+#include "tests/unit/test_cg_util.h"
 
 static uint64_t rng_state = 0x12345678u;
 
@@ -35,29 +36,8 @@ static uint32_t rnd(void) {
 static const int64_t sizes[] = {1, 3, 7, 17, 31, 64, 65, 197, 257};
 static int64_t pick(void) { return sizes[rnd() % (sizeof sizes / sizeof sizes[0])]; }
 
-static Value *input(Graph *g, int rank, const int64_t *dims) {
-  Error err;
-  Value *v = ir_value_new(g, "x");
-  assert_non_null(v);
-  assert_int_equal(ir_value_set_type(v, DT_FLOAT32, rank, dims, &err), ST_OK);
-  assert_int_equal(ir_graph_add_input(g, v, &err), ST_OK);
-  return v;
-}
-
-static Value *constant(Graph *g, int rank, const int64_t *dims) {
-  int64_t n = 1;
-  for (int i = 0; i < rank; i++) n *= dims[i];
-  float *d = malloc((size_t)(n ? n : 1) * sizeof *d);
-  assert_non_null(d);
-  for (int64_t i = 0; i < n; i++) d[i] = (float)(rnd() % 20001) / 10000.0f - 1.0f;
-  Value *v = ir_const_new(g, "w", DT_FLOAT32, rank, dims, d);
-  free(d);
-  assert_non_null(v);
-  return v;
-}
-
 static Value *operand(Graph *g, bool is_const, int rank, const int64_t *dims) {
-  return is_const ? constant(g, rank, dims) : input(g, rank, dims);
+  return is_const ? tcg_constant(g, rank, dims, rnd) : tcg_input(g, rank, dims);
 }
 
 /* Appends op(a, b[, c]) with its output marked as a graph output. */
@@ -88,28 +68,10 @@ static Graph *new_graph(void) {
   return g;
 }
 
-/* Number of generated gemm kernels (driver functions) in g's LLVM IR. */
+/* Generated gemm kernels (driver functions) in g's LLVM IR. */
 static int count_lowered(Graph *g) {
-  char dir[] = "/tmp/onnxc-gemm-XXXXXX";
-  assert_non_null(mkdtemp(dir));
-  char path[64];
-  snprintf(path, sizeof path, "%s/m.ll", dir);
-  CgOptions o = {.prefix = "m", .opt_level = 0, .emit = CG_EMIT_LLVM, .output_path = path};
-  Error err;
-  Status st = cg_compile(g, &o, &err);
-  if (st != ST_OK) fail_msg("%s", err.msg);
-  FILE *f = fopen(path, "r");
-  assert_non_null(f);
-  int count = 0;
-  char line[4096];
-  while (fgets(line, sizeof line, f))
-    if (strncmp(line, "define internal void @onnxc.gemm.", 33) == 0 ||
-        strncmp(line, "define internal void @onnxc.gemm_packed.", 40) == 0)
-      count++;
-  fclose(f);
-  unlink(path);
-  rmdir(dir);
-  return count;
+  static const char *const kernels[] = {"onnxc.gemm.", "onnxc.gemm_packed."};
+  return tcg_count_ir_defs(g, kernels, 2);
 }
 
 /* Compiles and compares g; atol grows with the longest reduction. */
@@ -134,7 +96,7 @@ static void check(Graph *g, int64_t max_k, int expect_lowered, unsigned seed) {
 }
 
 static void matmul(Graph *g, bool b_const, int ra, const int64_t *da, int rb, const int64_t *db) {
-  Value *a = input(g, ra, da), *b = operand(g, b_const, rb, db);
+  Value *a = tcg_input(g, ra, da), *b = operand(g, b_const, rb, db);
   finish_node(g, add_node(g, OP_MATMUL, a, b, NULL));
 }
 
@@ -180,12 +142,12 @@ static void test_large_blocks(void **state) {
   /* the fused epilogue after several K blocks: transB, alpha, beta, bias */
   Error err;
   int64_t bt[2] = {1000, 1100}, bn[1] = {1000}, bm[2] = {13, 1};
-  Node *n1 = add_node(g, OP_GEMM, input(g, 2, da), constant(g, 2, bt), input(g, 1, bn));
+  Node *n1 = add_node(g, OP_GEMM, tcg_input(g, 2, da), tcg_constant(g, 2, bt, rnd), tcg_input(g, 1, bn));
   assert_int_equal(ir_node_set_attr_int(g, n1, "transB", 1, &err), ST_OK);
   assert_int_equal(ir_node_set_attr_float(g, n1, "alpha", 0.75f, &err), ST_OK);
   assert_int_equal(ir_node_set_attr_float(g, n1, "beta", -2.0f, &err), ST_OK);
   finish_node(g, n1);
-  Node *n2 = add_node(g, OP_GEMM, input(g, 2, da), input(g, 2, db), constant(g, 2, bm));
+  Node *n2 = add_node(g, OP_GEMM, tcg_input(g, 2, da), tcg_input(g, 2, db), tcg_constant(g, 2, bm, rnd));
   assert_int_equal(ir_node_set_attr_float(g, n2, "alpha", -1.5f, &err), ST_OK);
   finish_node(g, n2);
   check(g, 1100, 5, 5);

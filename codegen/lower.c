@@ -9,6 +9,7 @@ static const CgLowerFn lower_table[OP_COUNT] = {
     [OP_FUSED_CONV] = cg_lower_fused_conv,
     [OP_FUSED_MATMUL] = cg_lower_fused_matmul,
     [OP_SILU] = cg_lower_silu,
+    [OP_FUSED_ELEMENTWISE] = cg_lower_fused_elementwise,
     [OP_ATTENTION] = cg_lower_attention,
     [OP_MATMUL] = cg_lower_matmul,
     [OP_GEMM] = cg_lower_gemm,

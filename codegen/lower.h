@@ -92,6 +92,7 @@ Status cg_lower_resize(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMVal
 Status cg_lower_fused_conv(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
 Status cg_lower_fused_matmul(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
 Status cg_lower_silu(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
+Status cg_lower_fused_elementwise(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
 Status cg_lower_attention(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
 
 /* ---- helpers for lowerings (lower.c) ---- */

@@ -25,7 +25,7 @@ static bool is_pointwise(OpKind op) {
   case OP_GELU: case OP_HARD_SIGMOID: case OP_HARD_SWISH: case OP_LEAKY_RELU: case OP_LOG:
   case OP_NEG: case OP_RECIPROCAL: case OP_RELU: case OP_SIGMOID: case OP_SQRT: case OP_TANH:
   case OP_SILU: case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_MAX: case OP_MIN:
-  case OP_POW:
+  case OP_POW: case OP_FUSED_ELEMENTWISE:
     return true;
   default:
     return false;

@@ -3,24 +3,39 @@
 
 #include <llvm-c/BitReader.h>
 #include <llvm-c/Linker.h>
+#include <stdint.h>
 #include <string.h>
 
-/* Defined in kernels_blob.c (bytes of build/kernels-<arch>.bc). */
+/* Defined in kernels_blob.c (bytes of build/kernels-<arch>.bc and their
+ * sizes; the aarch64 blob is empty when the build found no aarch64 libc
+ * headers). */
 extern const unsigned char cg_kernels_x86_64_bc[];
-extern const unsigned char cg_kernels_x86_64_bc_end[];
+extern const uint64_t cg_kernels_x86_64_bc_size;
+extern const unsigned char cg_kernels_aarch64_bc[];
+extern const uint64_t cg_kernels_aarch64_bc_size;
 
 Status cg_link_kernels(LLVMModuleRef mod, const char *arch, Error *err) {
-  const unsigned char *begin = NULL, *end = NULL;
+  const unsigned char *begin = NULL;
+  uint64_t size = 0;
   if (strcmp(arch, "x86_64") == 0) {
     begin = cg_kernels_x86_64_bc;
-    end = cg_kernels_x86_64_bc_end;
+    size = cg_kernels_x86_64_bc_size;
+  } else if (strcmp(arch, "aarch64") == 0 || strcmp(arch, "arm64") == 0) {
+    begin = cg_kernels_aarch64_bc;
+    size = cg_kernels_aarch64_bc_size;
+    if (size == 0)
+      return err_set(err, ST_UNSUPPORTED,
+                     "target architecture '%s' is not supported by this build (kernels are built "
+                     "for x86_64 only: install libc6-dev-arm64-cross and re-run cmake)",
+                     arch);
   } else {
     return err_set(err, ST_UNSUPPORTED,
-                   "target architecture '%s' is not supported yet (kernels are built for x86_64)",
+                   "target architecture '%s' is not supported yet (kernels are built for x86_64 "
+                   "and aarch64)",
                    arch);
   }
   LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRange(
-      (const char *)begin, (size_t)(end - begin), "kernels.bc", 0);
+      (const char *)begin, (size_t)size, "kernels.bc", 0);
   if (!buf) return err_set(err, ST_LLVM, "cannot wrap the kernel bitcode");
   LLVMModuleRef kernels = NULL;
   if (LLVMParseBitcodeInContext2(LLVMGetModuleContext(mod), buf, &kernels)) {

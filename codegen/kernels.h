@@ -13,7 +13,7 @@
 
 #include "../ir/status.h"
 
-/* arch: the triple's architecture ("x86_64"). */
+/* arch: the triple's architecture ("x86_64", "aarch64"). */
 Status cg_link_kernels(LLVMModuleRef mod, const char *arch, Error *err);
 /* After linking and emitting: internal linkage for everything except keep,
  * and the target's cpu/features on every function definition. */

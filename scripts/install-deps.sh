@@ -4,8 +4,11 @@
 # Uses sudo when not run as root.  Called by quickstart.sh and test.sh.
 set -euo pipefail
 
+# libc6-dev-arm64-cross: aarch64 libc headers for the aarch64 kernel bitcode
+# (--target aarch64-...); gcc-aarch64-linux-gnu and qemu-user let
+# test_cg_cross link and run the cross-compiled objects.
 packages=(cmake build-essential pkg-config llvm-19-dev clang-19 libprotobuf-c-dev protobuf-c-compiler
-          libcmocka-dev)
+          libcmocka-dev libc6-dev-arm64-cross gcc-aarch64-linux-gnu qemu-user)
 
 missing=()
 for p in "${packages[@]}"; do

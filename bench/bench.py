@@ -207,8 +207,9 @@ def make_feeds(sess, shape_arg, seed):
 class Harness:
     """The compiled model's timing harness in --serve mode."""
 
-    def __init__(self, exe, inputs):
-        self.p = subprocess.Popen([exe, "--serve"] + inputs, stdin=subprocess.PIPE,
+    def __init__(self, exe, inputs, weights=None):
+        extra = ["--weights", weights] if weights else []
+        self.p = subprocess.Popen([exe, "--serve"] + extra + inputs, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.expect("ready")
 
@@ -281,6 +282,9 @@ def bench_model(row, args, onnxc):
     # Compile, link.
     cmd = [onnxc, "compile", row["path"], "-o", os.path.join(work, "m.o"), "--header",
            os.path.join(work, "m.h"), "--name", "m", "-O3", "-mcpu=native"]
+    weights = os.path.join(work, "m.bin") if args.weights_file else None
+    if weights:
+        cmd.append("--weights=" + weights)
     for spec in (row["shape"] or "").split(";"):
         if spec:
             cmd += ["--input-shape", spec]
@@ -306,7 +310,7 @@ def bench_model(row, args, onnxc):
 
     # Warm-up both, estimate per-run times, choose N per round.
     try:
-        h = Harness(exe, in_files)
+        h = Harness(exe, in_files, weights)
     except RuntimeError as e:
         res["error"] = f"onnxc run failed: {e}"
         return res
@@ -439,6 +443,8 @@ def main():
     ap.add_argument("--warmup-s", type=float, default=0.3)
     ap.add_argument("--compile-timeout", type=int, default=1800)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--weights-file", action="store_true",
+                    help="compile with --weights=FILE and time m_run_with_weights")
     ap.add_argument("--no-generate", action="store_true")
     ap.add_argument("--out", default=None, help="JSON results file (default in bench/.cache)")
     args = ap.parse_args()

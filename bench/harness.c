@@ -12,6 +12,8 @@
  *       "dump PATH" (writes output 0..k raw, concatenated), "quit".
  * Times are per m_run call, CLOCK_MONOTONIC; inputs are raw little-endian
  * buffers of exactly M_INPUT_i_SIZE elements of the header's dtype.
+ * A model compiled with --weights=FILE (M_WEIGHTS_EXTERNAL) needs
+ * `--weights FILE` first: it is loaded once and checked with m_weights_check.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -74,6 +76,30 @@ static void *inputs[MAX_IO];
 static void *outputs[MAX_IO];
 static size_t out_bytes[MAX_IO];
 static void *workspace;
+static const void *weights; /* the loaded weights file (M_WEIGHTS_EXTERNAL) */
+
+#ifdef M_WEIGHTS_EXTERNAL
+static int load_weights(const char *path) {
+  size_t n = (size_t)M_WEIGHTS_SIZE;
+  char *w = aligned_alloc(M_WEIGHTS_ALIGN, (n + M_WEIGHTS_ALIGN - 1) / M_WEIGHTS_ALIGN * M_WEIGHTS_ALIGN);
+  FILE *f = path ? fopen(path, "rb") : NULL;
+  if (!w || !f || fread(w, 1, n, f) != n || fgetc(f) != EOF || m_weights_check(w, n) != 0) {
+    fprintf(stderr, "harness: %s is not this model's weights file\n", path ? path : "(none)");
+    if (f) fclose(f);
+    return 1;
+  }
+  fclose(f);
+  weights = w;
+  return 0;
+}
+#define RUN_MODEL(in, out, ws) m_run_with_weights(weights, in, out, ws)
+#else
+static int load_weights(const char *path) {
+  if (path) fprintf(stderr, "harness: --weights given, but the weights are embedded\n");
+  return path != NULL;
+}
+#define RUN_MODEL(in, out, ws) m_run(in, out, ws)
+#endif
 
 static double now_ms(void) {
   struct timespec ts;
@@ -142,7 +168,7 @@ static double cpu_ms(void) {
 
 static int run_once(double *ms, double *cpu) {
   double c0 = cpu_ms(), t0 = now_ms();
-  int rc = m_run((const void *const *)inputs, outputs, workspace);
+  int rc = RUN_MODEL((const void *const *)inputs, outputs, workspace);
   double t1 = now_ms(), c1 = cpu_ms();
   if (ms) *ms = t1 - t0;
   if (cpu) *cpu = c1 - c0;
@@ -196,20 +222,22 @@ static int serve(void) {
 
 int main(int argc, char **argv) {
   long warm = 3, runs = 20;
-  const char *out = NULL;
+  const char *out = NULL, *weights_path = NULL;
   int is_serve = 0, i = 1;
   for (; i < argc && argv[i][0] == '-'; i++) {
     if (strcmp(argv[i], "--serve") == 0) is_serve = 1;
     else if (strcmp(argv[i], "-w") == 0 && i + 1 < argc) warm = atol(argv[++i]);
     else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) runs = atol(argv[++i]);
     else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) out = argv[++i];
+    else if (strcmp(argv[i], "--weights") == 0 && i + 1 < argc) weights_path = argv[++i];
     else {
-      fprintf(stderr, "usage: %s [--serve] [-w WARMUP] [-n RUNS] [-o OUT.bin] IN.bin...\n",
+      fprintf(stderr,
+              "usage: %s [--serve] [--weights FILE] [-w WARMUP] [-n RUNS] [-o OUT.bin] IN.bin...\n",
               argv[0]);
       return 2;
     }
   }
-  if (setup(argc - i, argv + i)) return 1;
+  if (load_weights(weights_path) || setup(argc - i, argv + i)) return 1;
   if (is_serve) {
     printf("ready %d %d\n", M_NUM_INPUTS, M_NUM_OUTPUTS);
     fflush(stdout);

@@ -2,17 +2,20 @@
  * The LLVM backend: a static, verified Graph becomes one object file (or
  * assembly / LLVM IR text) plus a C header.
  *
- *   memplan.c   workspace offsets from liveness
- *   layout.c    LLVM mirrors of the IR structs the kernels read
- *   weights.c   constants as 64-byte aligned read-only globals
- *   kernels.c   the reference kernels as embedded bitcode, linked per model
- *   emit.c      the <prefix>_run entry point: one direct call per node
- *   target.c    target machine, optimization pipeline, emission
- *   header.c    the generated header
+ *   memplan.c       workspace offsets from liveness
+ *   descriptors.c   constant LLVM mirrors of the nodes the reference kernels read
+ *   kernels.c       the reference kernels as embedded bitcode, linked per model
+ *   lower*.c        specialized vector lowerings (GEMM, conv, attention, ...)
+ *   emit.c          weights as read-only globals and the <prefix>_run entry
+ *                   point: one direct call per node
+ *   weights_file.c  --weights=FILE: weights moved out of the .o
+ *   target.c        target machine, optimization pipeline, emission
+ *   header.c        the generated header
  *
- * Every node calls its op's kernel with a constant descriptor of the node
- * (shapes, attributes), so after inlining LLVM specializes the kernel on
- * the static shapes.  Nothing in the .o interprets a graph at run time.
+ * A node either has a specialized lowering or calls its op's reference
+ * kernel with a constant descriptor of the node (shapes, attributes), so
+ * after inlining LLVM specializes the kernel on the static shapes.  Nothing
+ * in the .o interprets a graph at run time.
  */
 #ifndef ONNXC_CODEGEN_CODEGEN_H
 #define ONNXC_CODEGEN_CODEGEN_H
@@ -35,10 +38,14 @@ typedef struct CgOptions {
   const char *header_path;   /* NULL: no header */
   const char *model_path;    /* for the header banner */
   const char *command_line;  /* for the header banner */
+  const char *weights_path;  /* NULL: weights embedded; else the weights file to write
+                                (see weights_file.h for its layout and entry points) */
   bool print_memory_plan;
   bool print_kernels;        /* one line per node: specialized lowering or reference kernel */
   bool reference_kernels_only; /* no specialized lowering: every node calls its
                                  reference kernel (debugging, benchmarks) */
+  bool sanitize_address;      /* instrument the code with AddressSanitizer (tests: the
+                                program must then link with -fsanitize=address) */
   FILE *log;                 /* memory plan output; stderr if NULL */
 } CgOptions;
 

@@ -18,6 +18,7 @@
 #include "lower.h"
 #include "memplan.h"
 #include "target.h"
+#include "weights_file.h"
 
 typedef struct Emit {
   const Graph *g;
@@ -122,7 +123,9 @@ static Status emit_node(Emit *e, const Node *n, Error *err) {
   TRY(cg_desc_node(&e->desc, n, &desc, err));
   LLVMValueRef kfn = kernel_fn(e, n, err);
   if (!kfn) return ST_INTERNAL;
-  int ni = n->num_inputs > 0 ? n->num_inputs : 1, no = n->num_outputs > 0 ? n->num_outputs : 1;
+  /* out gets one slot past the outputs: the kernel's scratch (ops.h), a
+   * workspace region the plan reserved for this node, or NULL. */
+  int ni = n->num_inputs > 0 ? n->num_inputs : 1, no = n->num_outputs + 1;
   LLVMTypeRef in_arr_ty = LLVMArrayType2(ptr_ty(e), (unsigned)ni);
   LLVMTypeRef out_arr_ty = LLVMArrayType2(ptr_ty(e), (unsigned)no);
   /* Allocas go to the entry block so they are not re-allocated per node. */
@@ -141,6 +144,19 @@ static Status emit_node(Emit *e, const Node *n, Error *err) {
     LLVMValueRef idx[2] = {LLVMConstInt(i64_ty(e), 0, 0), LLVMConstInt(i64_ty(e), (unsigned)i, 0)};
     LLVMValueRef v = outp[i] ? outp[i] : LLVMConstNull(ptr_ty(e));
     LLVMBuildStore(e->b, v, LLVMBuildGEP2(e->b, out_arr_ty, out_arr, idx, 2, ""));
+  }
+  {
+    int k = 0;
+    while (k < e->g->num_nodes && e->g->nodes[k] != n) k++;
+    LLVMValueRef scratch = LLVMConstNull(ptr_ty(e));
+    if (k < e->plan->num_nodes && e->plan->scratch_bytes[k]) {
+      LLVMValueRef off =
+          LLVMConstInt(i64_ty(e), (unsigned long long)e->plan->scratch_offset[k], 0);
+      scratch = LLVMBuildGEP2(e->b, LLVMInt8TypeInContext(e->ctx), e->ws, &off, 1, "scratch");
+    }
+    LLVMValueRef idx[2] = {LLVMConstInt(i64_ty(e), 0, 0),
+                           LLVMConstInt(i64_ty(e), (unsigned)n->num_outputs, 0)};
+    LLVMBuildStore(e->b, scratch, LLVMBuildGEP2(e->b, out_arr_ty, out_arr, idx, 2, ""));
   }
   LLVMValueRef args[] = {desc, in_arr, out_arr, e->err_buf};
   LLVMValueRef st = LLVMBuildCall2(e->b, LLVMGlobalGetValueType(kfn), kfn, args, 4, "");
@@ -161,9 +177,9 @@ static void emit_memcpy(Emit *e, LLVMValueRef dst, LLVMValueRef src, size_t n) {
   LLVMBuildMemCpy(e->b, dst, 1, src, 1, LLVMConstInt(i64_ty(e), n, 0));
 }
 
-static Status emit_run(Emit *e, const char *prefix, Error *err) {
-  char name[160];
-  snprintf(name, sizeof name, "%s_run", prefix);
+/* name: <prefix>_run, or the internal body that <prefix>_run_with_weights
+ * calls when the weights go to a file. */
+static Status emit_run(Emit *e, const char *name, Error *err) {
   LLVMTypeRef params[] = {ptr_ty(e), ptr_ty(e), ptr_ty(e)};
   LLVMTypeRef fty = LLVMFunctionType(i32_ty(e), params, 3, 0);
   e->fn = LLVMAddFunction(e->mod, name, fty);
@@ -255,12 +271,29 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
   e.lower = (CgCtx){.ctx = e.ctx, .mod = e.mod, .td = td, .g = g, .counter = 0,
                     .reference_only = o->reference_kernels_only};
   cg_target_vector_facts(t.triple, t.cpu, t.features, &e.lower.vf32, &e.lower.has_fma);
-  if (st == ST_OK) st = emit_run(&e, o->prefix, err);
+  char run_name[160], run_w_name[160], check_name[160];
+  snprintf(run_name, sizeof run_name, "%s_run", o->prefix);
+  snprintf(run_w_name, sizeof run_w_name, "%s_run_with_weights", o->prefix);
+  snprintf(check_name, sizeof check_name, "%s_weights_check", o->prefix);
+  CgWeightsInfo winfo = {0};
+  if (st == ST_OK) st = emit_run(&e, o->weights_path ? "onnxc.run_body" : run_name, err);
+  if (st == ST_OK && o->weights_path) {
+    LLVMValueRef body = e.fn;
+    bool body_takes_weights = false;
+    st = cg_externalize_weights(e.mod, o->weights_path, &body, &body_takes_weights, &winfo, err);
+    if (st == ST_OK) cg_emit_weights_entries(e.mod, o->prefix, body, body_takes_weights, &winfo);
+  }
   if (st == ST_OK) {
-    cg_finalize_linkage(e.mod, o->prefix, t.cpu, t.features);
+    const char *exported[2] = {run_name};
+    if (o->weights_path) {
+      exported[0] = run_w_name;
+      exported[1] = check_name;
+    }
+    cg_finalize_linkage(e.mod, exported, o->weights_path ? 2 : 1, t.cpu, t.features);
     st = cg_target_emit(&t, e.mod, o, err);
   }
-  if (st == ST_OK && o->header_path) st = cg_write_header(g, &plan, o, o->header_path, err);
+  if (st == ST_OK && o->header_path)
+    st = cg_write_header(g, &plan, o, o->weights_path ? &winfo : NULL, o->header_path, err);
   cg_desc_free(&e.desc);
   free(e.weights);
   LLVMDisposeTargetData(td);

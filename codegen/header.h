@@ -4,8 +4,10 @@
 
 #include "codegen.h"
 #include "memplan.h"
+#include "weights_file.h"
 
-Status cg_write_header(const Graph *g, const MemPlan *plan, const CgOptions *o, const char *path,
-                       Error *err);
+/* weights: NULL when the weights are embedded. */
+Status cg_write_header(const Graph *g, const MemPlan *plan, const CgOptions *o,
+                       const CgWeightsInfo *weights, const char *path, Error *err);
 
 #endif

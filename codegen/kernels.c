@@ -3,6 +3,7 @@
 
 #include <llvm-c/BitReader.h>
 #include <llvm-c/Linker.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -61,13 +62,18 @@ static void set_fn_attr(LLVMValueRef fn, const char *key, const char *value) {
   }
 }
 
-void cg_finalize_linkage(LLVMModuleRef mod, const char *keep, const char *cpu,
-                         const char *features) {
+static bool is_exported(const char *name, const char *const exported[], int n) {
+  for (int i = 0; i < n; i++)
+    if (strcmp(name, exported[i]) == 0) return true;
+  return false;
+}
+
+void cg_finalize_linkage(LLVMModuleRef mod, const char *const exported[], int num_exported,
+                         const char *cpu, const char *features) {
   for (LLVMValueRef fn = LLVMGetFirstFunction(mod); fn; fn = LLVMGetNextFunction(fn)) {
     if (LLVMIsDeclaration(fn)) continue;
     size_t len;
-    const char *name = LLVMGetValueName2(fn, &len);
-    if (strcmp(name, keep) != 0 && strncmp(name, keep, strlen(keep)) != 0)
+    if (!is_exported(LLVMGetValueName2(fn, &len), exported, num_exported))
       LLVMSetLinkage(fn, LLVMInternalLinkage);
     set_fn_attr(fn, "target-cpu", cpu);
     set_fn_attr(fn, "target-features", features);
@@ -75,9 +81,6 @@ void cg_finalize_linkage(LLVMModuleRef mod, const char *keep, const char *cpu,
   }
   for (LLVMValueRef gv = LLVMGetFirstGlobal(mod); gv; gv = LLVMGetNextGlobal(gv)) {
     if (LLVMIsDeclaration(gv)) continue;
-    size_t len;
-    const char *name = LLVMGetValueName2(gv, &len);
-    if (strncmp(name, keep, strlen(keep)) != 0 && LLVMGetLinkage(gv) != LLVMPrivateLinkage)
-      LLVMSetLinkage(gv, LLVMInternalLinkage);
+    if (LLVMGetLinkage(gv) != LLVMPrivateLinkage) LLVMSetLinkage(gv, LLVMInternalLinkage);
   }
 }

@@ -15,9 +15,10 @@
 
 /* arch: the triple's architecture ("x86_64", "aarch64"). */
 Status cg_link_kernels(LLVMModuleRef mod, const char *arch, Error *err);
-/* After linking and emitting: internal linkage for everything except keep,
- * and the target's cpu/features on every function definition. */
-void cg_finalize_linkage(LLVMModuleRef mod, const char *keep, const char *cpu,
-                         const char *features);
+/* After linking and emitting: internal linkage for every definition except
+ * the exported entry points, and the target's cpu/features on every
+ * function definition. */
+void cg_finalize_linkage(LLVMModuleRef mod, const char *const exported[], int num_exported,
+                         const char *cpu, const char *features);
 
 #endif

@@ -64,9 +64,10 @@ Status cg_lower_node(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValue
   return lower_table[n->op](c, n, in, out, handled, err);
 }
 
-LLVMValueRef cg_const_blob(CgCtx *c, const void *data, size_t bytes, const char *tag) {
+static LLVMValueRef blob(CgCtx *c, const void *data, size_t bytes, const char *kind,
+                         const char *tag) {
   char name[96];
-  snprintf(name, sizeof name, "onnxc.%s.%d", tag, c->counter++);
+  snprintf(name, sizeof name, "onnxc.%s%s.%d", kind, tag, c->counter++);
   LLVMValueRef init = LLVMConstStringInContext2(c->ctx, data, bytes ? bytes : 1, 1);
   LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
   LLVMSetInitializer(g, init);
@@ -74,6 +75,15 @@ LLVMValueRef cg_const_blob(CgCtx *c, const void *data, size_t bytes, const char 
   LLVMSetLinkage(g, LLVMPrivateLinkage);
   LLVMSetAlignment(g, 64);
   return g;
+}
+
+LLVMValueRef cg_const_blob(CgCtx *c, const void *data, size_t bytes, const char *tag) {
+  return blob(c, data, bytes, "", tag);
+}
+
+/* The "wblob." prefix is what --weights=FILE moves out (weights_file.h). */
+LLVMValueRef cg_weight_blob(CgCtx *c, const void *data, size_t bytes, const char *tag) {
+  return blob(c, data, bytes, "wblob.", tag);
 }
 
 void cg_begin_kernel(CgCtx *c, const char *tag, int nptr, bool noalias, LLVMValueRef *fn,

@@ -99,6 +99,9 @@ Status cg_lower_attention(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVM
 /* A new private, read-only, 64-byte aligned global holding a copy of bytes
  * (e.g. weights re-packed into a micro-kernel's panel layout). */
 LLVMValueRef cg_const_blob(CgCtx *c, const void *data, size_t bytes, const char *tag);
+/* The same for data derived from the model's weights (packed panels, folded
+ * scales): with --weights=FILE it goes to the weights file, not the .o. */
+LLVMValueRef cg_weight_blob(CgCtx *c, const void *data, size_t bytes, const char *tag);
 /* Starts an internal function `onnxc.<tag>.<k>` returning void with nptr
  * pointer parameters (noalias where noalias is true), positions a NEW
  * builder (returned in *fb) at its entry; *fn receives the function. */

@@ -35,7 +35,7 @@ static Status pack_const_b(CgCtx *c, GemmPlan *p, const float *b, int64_t sp, in
   float *buf = malloc((size_t)nf * sizeof *buf);
   if (!buf) return err_set(err, ST_NOMEM, "out of memory packing a Gemm weight");
   gemm_pack_b(&p->t, p->n, p->k, b, sp, sj, buf);
-  *out = cg_const_blob(c, buf, (size_t)nf * sizeof *buf, "gemm_b");
+  *out = cg_weight_blob(c, buf, (size_t)nf * sizeof *buf, "gemm_b");
   free(buf);
   p->b_packed = true;
   *ok = true;
@@ -212,7 +212,7 @@ Status cg_lower_gemm(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValue
     const float *src = a->data;
     for (int64_t i = 0; i < p.m; i++)
       for (int64_t q = 0; q < p.k; q++) t[i * p.k + q] = src[q * p.m + i];
-    aptr = cg_const_blob(c, t, (size_t)na * sizeof *t, "gemm_at");
+    aptr = cg_weight_blob(c, t, (size_t)na * sizeof *t, "gemm_at");
     free(t);
   }
   TRY(gemm_emit(c, &p, aptr, bptr, bias ? in[2] : NULL, out[0], err));

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ops/ops.h"
+
 bool memplan_is_view(const Node *n) {
   switch (n->op) {
   case OP_RESHAPE: case OP_FLATTEN: case OP_SQUEEZE: case OP_UNSQUEEZE: case OP_IDENTITY:
@@ -48,7 +50,7 @@ static int root_of(const BufPlace *p, int id) {
 }
 
 typedef struct Interval {
-  int id;
+  int id;       /* value id, or num_values + node index for a node's scratch */
   size_t bytes;
   int first, last;
 } Interval;
@@ -105,6 +107,19 @@ static Status build_plan(const Graph *g, bool in_place, MemPlan *plan, Error *er
   if (!p) return err_set(err, ST_NOMEM, "out of memory planning memory");
   plan->place = p;
   plan->num_values = nv;
+  plan->num_nodes = nn;
+  plan->scratch_offset = calloc((size_t)nn + 1, sizeof *plan->scratch_offset);
+  plan->scratch_bytes = calloc((size_t)nn + 1, sizeof *plan->scratch_bytes);
+  if (!plan->scratch_offset || !plan->scratch_bytes)
+    return err_set(err, ST_NOMEM, "out of memory planning memory");
+  for (int k = 0; k < nn; k++) {
+    const Node *n = g->nodes[k];
+    size_t sb = ops_scratch_bytes(n);
+    if (sb == SIZE_MAX || sb > SIZE_MAX / 4)
+      return err_set(err, ST_NOMEM, "node \"%s\" (%s): its kernel's scratch memory would be "
+                     "too large", n->name, op_name(n->op));
+    plan->scratch_bytes[k] = sb;
+  }
   for (int i = 0; i < nv; i++) {
     Value *v = g->values[i];
     if (v->id != i) return err_set(err, ST_INTERNAL, "memory planning needs a compacted graph");
@@ -182,10 +197,11 @@ static Status build_plan(const Graph *g, bool in_place, MemPlan *plan, Error *er
   }
   /* Place workspace roots: several orders are tried and the smallest
    * packing kept (offline interval packing has no cheap optimum). */
-  Interval *iv = calloc((size_t)nv + 1, sizeof *iv);
-  size_t *off = calloc((size_t)nv + 1, sizeof *off);
-  size_t *best_off = calloc((size_t)nv + 1, sizeof *best_off);
-  Interval *best_iv = calloc((size_t)nv + 1, sizeof *best_iv);
+  size_t slots = (size_t)nv + (size_t)nn + 1;
+  Interval *iv = calloc(slots, sizeof *iv);
+  size_t *off = calloc(slots, sizeof *off);
+  size_t *best_off = calloc(slots, sizeof *best_off);
+  Interval *best_iv = calloc(slots, sizeof *best_iv);
   if (!iv || !off || !best_off || !best_iv) {
     free(iv); free(off); free(best_off); free(best_iv);
     return err_set(err, ST_NOMEM, "out of memory planning memory");
@@ -194,6 +210,11 @@ static Status build_plan(const Graph *g, bool in_place, MemPlan *plan, Error *er
   for (int i = 0; i < nv; i++)
     if (p[i].kind == BUF_WORKSPACE && p[i].alias_of < 0 && p[i].first >= 0)
       iv[count++] = (Interval){i, align_up(p[i].bytes ? p[i].bytes : 1), p[i].first, p[i].last};
+  /* Kernel scratch: live while its node runs, overlapping that node's
+   * inputs and outputs. */
+  for (int k = 0; k < nn; k++)
+    if (plan->scratch_bytes[k])
+      iv[count++] = (Interval){nv + k, align_up(plan->scratch_bytes[k]), k, k};
   int (*const orders[])(const void *, const void *) = {by_size_desc, by_lifetime_desc,
                                                         by_first_use};
   size_t total = SIZE_MAX;
@@ -207,7 +228,10 @@ static Status build_plan(const Graph *g, bool in_place, MemPlan *plan, Error *er
     }
   }
   if (count == 0) total = 0;
-  for (int a = 0; a < count; a++) p[best_iv[a].id].offset = best_off[a];
+  for (int a = 0; a < count; a++) {
+    if (best_iv[a].id >= nv) plan->scratch_offset[best_iv[a].id - nv] = best_off[a];
+    else p[best_iv[a].id].offset = best_off[a];
+  }
   /* Lower bound: peak of live bytes over node steps. */
   size_t peak = 0;
   for (int k = 0; k <= nn; k++) {
@@ -255,7 +279,11 @@ Status memplan_build(const Graph *g, MemPlan *plan, Error *err) {
 void memplan_free(MemPlan *plan) {
   if (!plan) return;
   free(plan->place);
+  free(plan->scratch_offset);
+  free(plan->scratch_bytes);
   plan->place = NULL;
+  plan->scratch_offset = NULL;
+  plan->scratch_bytes = NULL;
 }
 
 void memplan_print(const Graph *g, const MemPlan *plan, FILE *out) {
@@ -270,6 +298,14 @@ void memplan_print(const Graph *g, const MemPlan *plan, FILE *out) {
     else
       fprintf(out, "  %-40s %10zu %10zu %5d %5d\n", v->name[0] ? v->name : "<unnamed>",
               b->offset, b->bytes, b->first, b->last);
+  }
+  for (int k = 0; k < plan->num_nodes; k++) {
+    if (!plan->scratch_bytes[k]) continue;
+    char name[80];
+    const Node *n = g->nodes[k];
+    snprintf(name, sizeof name, "%.60s:scratch", n->name && n->name[0] ? n->name : op_name(n->op));
+    fprintf(out, "  %-40s %10zu %10zu %5d %5d\n", name, plan->scratch_offset[k],
+            plan->scratch_bytes[k], k, k);
   }
   fprintf(out, "; workspace size: %zu bytes\n; lower bound (peak live): %zu bytes (ratio %.3f)\n",
           plan->workspace_size, plan->lower_bound,

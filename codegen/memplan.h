@@ -8,8 +8,11 @@
  * their result aliases the input's storage, and the alias extends the
  * storage's lifetime.  Offsets are assigned greedily, largest buffer first,
  * at the lowest 64-byte-aligned offset that does not overlap any already
- * placed buffer whose lifetime intersects.  The lower bound reported is the
- * peak of simultaneously live bytes.
+ * placed buffer whose lifetime intersects.  A node whose reference kernel
+ * needs scratch memory (ops_scratch_bytes, ops/ops.h) also gets a region
+ * live during that node only, placed and counted like a buffer, so the
+ * generated code never allocates.  The lower bound reported is the peak of
+ * simultaneously live bytes.
  */
 #ifndef ONNXC_CODEGEN_MEMPLAN_H
 #define ONNXC_CODEGEN_MEMPLAN_H
@@ -40,6 +43,9 @@ typedef struct BufPlace {
 typedef struct MemPlan {
   int num_values;
   BufPlace *place;        /* indexed by Value.id (malloc'ed) */
+  int num_nodes;
+  size_t *scratch_offset; /* by node index (malloc'ed): workspace offset of its scratch */
+  size_t *scratch_bytes;  /* by node index (malloc'ed): 0 = the node needs none */
   size_t workspace_size;  /* multiple of MEMPLAN_ALIGN */
   size_t lower_bound;     /* peak simultaneously live workspace bytes */
 } MemPlan;

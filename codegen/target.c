@@ -73,8 +73,17 @@ Status cg_target_emit(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, Error 
     return ST_INTERNAL;
   }
   LLVMDisposeMessage(msg);
-  char pipeline[32];
-  snprintf(pipeline, sizeof pipeline, "default<O%d>", o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level);
+  char pipeline[48];
+  snprintf(pipeline, sizeof pipeline, "default<O%d>%s",
+           o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level,
+           o->sanitize_address ? ",asan" : "");
+  if (o->sanitize_address) {
+    unsigned kind = LLVMGetEnumAttributeKindForName("sanitize_address", 16);
+    LLVMContextRef ctx = LLVMGetModuleContext(mod);
+    for (LLVMValueRef fn = LLVMGetFirstFunction(mod); fn; fn = LLVMGetNextFunction(fn))
+      if (!LLVMIsDeclaration(fn))
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(ctx, kind, 0));
+  }
   LLVMPassBuilderOptionsRef pbo = LLVMCreatePassBuilderOptions();
   LLVMPassBuilderOptionsSetLoopVectorization(pbo, o->opt_level >= 2);
   LLVMPassBuilderOptionsSetSLPVectorization(pbo, o->opt_level >= 2);

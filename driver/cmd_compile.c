@@ -88,9 +88,11 @@ Status cmd_compile(const CliOptions *o, Error *err) {
         .header_path = header,
         .model_path = o->model,
         .command_line = cmdline,
+        .weights_path = o->weights && strcmp(o->weights, "embed") != 0 ? o->weights : NULL,
         .print_memory_plan = o->print_memory_plan,
         .print_kernels = o->print_kernels,
         .reference_kernels_only = o->reference_kernels,
+        .sanitize_address = o->sanitize_address,
         .log = stderr,
     };
     st = cg_compile(g, &co, err);

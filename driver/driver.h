@@ -70,6 +70,7 @@ typedef struct CliOptions {
   bool print_memory_plan;
   bool print_kernels;     /* --print-kernels */
   bool reference_kernels; /* --reference-kernels */
+  bool sanitize_address;  /* --sanitize=address */
   int argc;               /* the command line, for the generated header's banner */
   char **argv;
 } CliOptions;

@@ -49,6 +49,7 @@ typedef enum FlagId {
   FL_PRINT_MEMORY_PLAN,
   FL_PRINT_KERNELS,
   FL_REFERENCE_KERNELS,
+  FL_SANITIZE,
 } FlagId;
 
 typedef struct Flag {
@@ -90,6 +91,7 @@ static const Flag flags[] = {
     {"--print-memory-plan", FL_PRINT_MEMORY_PLAN, false, F_COMPILE},
     {"--print-kernels", FL_PRINT_KERNELS, false, F_COMPILE},
     {"--reference-kernels", FL_REFERENCE_KERNELS, false, F_COMPILE},
+    {"--sanitize", FL_SANITIZE, true, F_COMPILE},
 };
 #define NUM_FLAGS (sizeof flags / sizeof flags[0])
 
@@ -135,15 +137,20 @@ void cli_print_help(FILE *f) {
       "  -mattr=+avx2,...              target features (default: those of the CPU)\n"
       "  -O0 -O1 -O2 -O3               LLVM optimization level (default -O3)\n"
       "  --emit=obj|asm|llvm           object file (default), assembly or LLVM IR text\n"
-      "  --weights=embed               weights in the object file (the only mode so far)\n"
+      "  --weights=embed|FILE          weights in the object file (default), or in FILE,\n"
+      "                                which the caller loads and passes to\n"
+      "                                PREFIX_run_with_weights (see the header)\n"
       "  --print-memory-plan           print each workspace buffer, the workspace size\n"
       "                                and the liveness lower bound (to stderr)\n"
       "  --print-kernels               print, per node, whether a specialized vector\n"
       "                                kernel or the reference kernel runs it (to stderr)\n"
       "  --reference-kernels           use only the reference kernels (slow; to rule out\n"
       "                                a specialized kernel when debugging)\n"
-      "\n"
-      "run:\n"
+      "  --sanitize=address            instrument the generated code with AddressSanitizer\n"
+      "                                (debugging; link the program with -fsanitize=address)\n"
+      "\n",
+      f);
+  fputs("run:\n"
       "  --input NAME=FILE             data for graph input NAME: a .npy file or a\n"
       "                                serialized TensorProto (.pb); dtype and shape must\n"
       "                                match the model; one per graph input\n"
@@ -287,13 +294,18 @@ static Status apply_flag(CliOptions *o, const Flag *f, const char *v, Error *err
     o->emit = v;
     return ST_OK;
   case FL_WEIGHTS:
-    if (strcmp(v, "embed") != 0)
-      return err_set(err, ST_INVALID, "--weights=%s: only --weights=embed is supported so far", v);
+    if (!v[0])
+      return err_set(err, ST_INVALID, "--weights wants embed or the path of a weights file");
     o->weights = v;
     return ST_OK;
   case FL_PRINT_MEMORY_PLAN: o->print_memory_plan = true; return ST_OK;
   case FL_PRINT_KERNELS: o->print_kernels = true; return ST_OK;
   case FL_REFERENCE_KERNELS: o->reference_kernels = true; return ST_OK;
+  case FL_SANITIZE:
+    if (strcmp(v, "address") != 0)
+      return err_set(err, ST_INVALID, "--sanitize wants address, got '%s'", v);
+    o->sanitize_address = true;
+    return ST_OK;
   }
   return err_set(err, ST_INTERNAL, "unhandled flag %s", f->name);
 }

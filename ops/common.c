@@ -94,3 +94,37 @@ Status ops_set_output(Node *n, int i, DType dt, int rank, const int64_t *dims, E
 Status ops_set_output_like(Node *n, int i, const Value *v, Error *err) {
   return ops_set_output(n, i, v->dtype, v->rank, v->dims, err);
 }
+
+/* ---- scratch ------------------------------------------------------------ */
+
+static size_t scratch_round(size_t x) {
+  if (x > SIZE_MAX - (OPS_SCRATCH_ALIGN - 1)) return SIZE_MAX;
+  return (x + OPS_SCRATCH_ALIGN - 1) & ~(size_t)(OPS_SCRATCH_ALIGN - 1);
+}
+
+size_t ops_scratch_add(size_t total, int64_t count, size_t elem_size) {
+  if (total == SIZE_MAX || count < 0) return SIZE_MAX;
+  if (elem_size && (uint64_t)count > (SIZE_MAX - OPS_SCRATCH_ALIGN) / elem_size) return SIZE_MAX;
+  size_t piece = scratch_round((size_t)count * elem_size);
+  if (piece == SIZE_MAX || piece > SIZE_MAX - OPS_SCRATCH_ALIGN - total) return SIZE_MAX;
+  return total + piece;
+}
+
+OpsScratch ops_scratch_begin(void *const out[], int num_outputs, size_t promised) {
+  OpsScratch s = {promised ? out[num_outputs] : NULL, promised, 0};
+  if (!s.base) s.size = 0;
+  return s;
+}
+
+Status ops_scratch_take(OpsScratch *s, int64_t count, size_t elem_size, void **p, Error *err) {
+  *p = NULL;
+  size_t need = ops_scratch_add(0, count, elem_size);
+  if (need == SIZE_MAX || need > s->size - s->used)
+    return err_set(err, ST_INTERNAL, "the kernel needs more scratch memory than its size "
+                   "function promised (%zu bytes promised, %zu used, %" PRId64 " x %zu more "
+                   "requested)", s->size, s->used, count, elem_size);
+  if (need == 0) return ST_OK; /* nothing to hand out (and NULL + 0 is not valid C) */
+  *p = s->base + s->used;
+  s->used += need;
+  return ST_OK;
+}

@@ -2,25 +2,27 @@
  * ops/conv_transpose.c: ConvTranspose and Col2Im, the two "scatter" window
  * ops: every input element adds weight-scaled copies of itself into a
  * window of the output (ConvTranspose), or every column entry adds itself
- * to one image pixel (Col2Im).  Both compute in double and store in the
- * output dtype.  Geometry comes from spatial.h; ConvTranspose's own output
+ * to one image pixel (Col2Im).  Both accumulate one output plane at a
+ * time in double (kernel scratch, see ops.h) and store it in the output
+ * dtype.  Geometry comes from spatial.h; ConvTranspose's own output
  * size rules (output_padding, output_shape, SAME_*) are here.
  * Part of the conv family (ops.def); Conv itself is in conv.c.
  */
 #include <inttypes.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "spatial.h"
 
 /* Adds scale * src[i] into dst[i * step + base] for every i < src_len whose
- * target lies in [0, dst_len): one line of a scatter along the last axis. */
-static void scatter_line(double *dst, int64_t dst_len, const double *src, int64_t src_len,
-                         int64_t step, int64_t base, double scale) {
+ * target lies in [0, dst_len): one line of a scatter along the last axis.
+ * src is element src_off of a buffer of dtype t. */
+static void scatter_line(double *dst, int64_t dst_len, DType t, const void *src, int64_t src_off,
+                         int64_t src_len, int64_t step, int64_t base, double scale) {
   int64_t lo = base >= 0 ? 0 : (-base + step - 1) / step;
   int64_t hi = dst_len - 1 - base >= 0 ? (dst_len - 1 - base) / step + 1 : 0;
   if (hi > src_len) hi = src_len;
-  for (int64_t i = lo; i < hi; i++) dst[i * step + base] += scale * src[i];
+  for (int64_t i = lo; i < hi; i++)
+    dst[i * step + base] += scale * spatial_ld(t, src, src_off + i);
 }
 
 /* Output offset of the window line that input outer position `pos` (all
@@ -124,8 +126,10 @@ Status shape_conv_transpose(Graph *g, Node *n, Error *err) {
   return spatial_conv_set_output(n, &dg, err);
 }
 
-static void deconv_f64(const ConvGeom *dg, const double *x, const double *w, const double *b,
-                       double *y) {
+/* One output plane (out_size doubles) at a time: every input channel of the
+ * group scatters into it, then it is stored in the output dtype. */
+static void deconv_planes(const ConvGeom *dg, DType t, const void *x, const void *w,
+                          const void *b, void *y, double *plane) {
   const Window *win = &dg->win;
   int nsp = win->nsp, last = nsp - 1;
   int64_t in_last = win->in[last], out_last = win->out[last];
@@ -134,36 +138,46 @@ static void deconv_f64(const ConvGeom *dg, const double *x, const double *w, con
   ops_strides(nsp, win->out, out_strides);
   for (int64_t img = 0; img < dg->batch; img++)
     for (int64_t m = 0; m < dg->out_ch; m++) {
-      double *ym = y + (img * dg->out_ch + m) * dg->out_size;
-      double bias = b ? b[m] : 0.0;
-      for (int64_t t = 0; t < dg->out_size; t++) ym[t] = bias;
-    }
-  for (int64_t img = 0; img < dg->batch; img++)
-    for (int64_t c = 0; c < dg->in_ch; c++) {
-      int64_t g = c / dg->in_per_group;
-      const double *xc = x + (img * dg->in_ch + c) * dg->in_size;
-      for (int64_t oc = 0; oc < dg->out_per_group; oc++) {
-        double *ym = y + (img * dg->out_ch + g * dg->out_per_group + oc) * dg->out_size;
-        const double *wk = w + (c * dg->out_per_group + oc) * dg->kernel_size;
+      int64_t g = m / dg->out_per_group, oc = m % dg->out_per_group;
+      double bias = b ? spatial_ld(t, b, m) : 0.0;
+      for (int64_t i = 0; i < dg->out_size; i++) plane[i] = bias;
+      for (int64_t c = g * dg->in_per_group; c < (g + 1) * dg->in_per_group; c++) {
+        int64_t xc = (img * dg->in_ch + c) * dg->in_size;
+        int64_t wk = (c * dg->out_per_group + oc) * dg->kernel_size;
         for (int64_t kp = 0; kp < dg->kernel_size; kp++) {
           spatial_unravel(kp, nsp, win->kernel, kk);
           int64_t base = kk[last] * win->dilation[last] - win->pad_begin[last];
+          double wv = spatial_ld(t, w, wk + kp);
           for (int64_t r = 0; r < rows; r++) {
             spatial_unravel(r, last, win->in, pos);
             int64_t off = scatter_row_offset(win, pos, kk, out_strides);
             if (off < 0) continue;
-            scatter_line(ym + off, out_last, xc + r * in_last, in_last, win->stride[last], base,
-                         wk[kp]);
+            scatter_line(plane + off, out_last, t, x, xc + r * in_last, in_last,
+                         win->stride[last], base, wv);
           }
         }
       }
+      int64_t ym = (img * dg->out_ch + m) * dg->out_size;
+      for (int64_t i = 0; i < dg->out_size; i++) spatial_st(t, y, ym + i, plane[i]);
     }
+}
+
+size_t scratch_conv_transpose(const Node *n) {
+  ConvGeom dg;
+  Error e;
+  if (deconv_geom(n, &dg, &e) != ST_OK) return 0;
+  return ops_scratch_add(0, dg.out_size, sizeof(double));
 }
 
 Status eval_conv_transpose(const Node *n, const void *const in[], void *const out[], Error *err) {
   ConvGeom dg;
   TRY(deconv_geom(n, &dg, err));
-  return spatial_conv_eval_f64(n, &dg, in, out[0], deconv_f64, "ConvTranspose", err);
+  OpsScratch s = ops_scratch_begin(out, n->num_outputs, scratch_conv_transpose(n));
+  void *plane;
+  TRY(ops_scratch_take(&s, dg.out_size, sizeof(double), &plane, err));
+  const void *bias = n->num_inputs > 2 && n->inputs[2] ? in[2] : NULL;
+  deconv_planes(&dg, n->inputs[0]->dtype, in[0], in[1], bias, out[0], plane);
+  return ST_OK;
 }
 
 /* ---- Col2Im -------------------------------------------------------------- */
@@ -218,28 +232,32 @@ Status shape_col2im(Graph *g, Node *n, Error *err) {
   return ops_set_output(n, 0, n->inputs[0]->dtype, cg.win.nsp + 2, dims, err);
 }
 
+size_t scratch_col2im(const Node *n) {
+  Col2ImGeom cg;
+  Error e;
+  if (col2im_geom(n, &cg, &e) != ST_OK) return 0;
+  return ops_scratch_add(0, cg.image_size, sizeof(double));
+}
+
+/* One (image, channel) plane at a time, accumulated in double scratch. */
 Status eval_col2im(const Node *n, const void *const in[], void *const out[], Error *err) {
   Col2ImGeom cg;
   TRY(col2im_geom(n, &cg, err));
   const Window *win = &cg.win;
   DType dt = n->inputs[0]->dtype;
-  int64_t ny = ir_value_numel(n->outputs[0]);
-  double *x = spatial_load_f64(dt, in[0], ir_value_numel(n->inputs[0]));
-  double *y = calloc(ny > 0 ? (size_t)ny : 1, sizeof *y);
-  if (!x || !y) {
-    free(x);
-    free(y);
-    return err_set(err, ST_NOMEM, "out of memory for Col2Im buffers");
-  }
+  OpsScratch s = ops_scratch_begin(out, n->num_outputs, scratch_col2im(n));
+  void *plane_mem;
+  TRY(ops_scratch_take(&s, cg.image_size, sizeof(double), &plane_mem, err));
+  double *yc = plane_mem;
   int nsp = win->nsp;
   int64_t img_strides[SPATIAL_MAX_DIM], kk[SPATIAL_MAX_DIM], o[SPATIAL_MAX_DIM];
   ops_strides(nsp, win->in, img_strides);
   for (int64_t b = 0; b < cg.batch; b++)
     for (int64_t c = 0; c < cg.channels; c++) {
-      double *yc = y + (b * cg.channels + c) * cg.image_size;
+      for (int64_t i = 0; i < cg.image_size; i++) yc[i] = 0.0;
       for (int64_t kp = 0; kp < cg.kernel_size; kp++) {
         spatial_unravel(kp, nsp, win->kernel, kk);
-        const double *xr = x + ((b * cg.channels + c) * cg.kernel_size + kp) * cg.blocks;
+        int64_t xr = ((b * cg.channels + c) * cg.kernel_size + kp) * cg.blocks;
         for (int64_t l = 0; l < cg.blocks; l++) {
           spatial_unravel(l, nsp, win->out, o);
           int64_t off = 0;
@@ -249,12 +267,11 @@ Status eval_col2im(const Node *n, const void *const in[], void *const out[], Err
             inside = i >= 0 && i < win->in[d];
             off += i * img_strides[d];
           }
-          if (inside) yc[off] += xr[l];
+          if (inside) yc[off] += spatial_ld(dt, in[0], xr + l);
         }
       }
+      int64_t yo = (b * cg.channels + c) * cg.image_size;
+      for (int64_t i = 0; i < cg.image_size; i++) spatial_st(dt, out[0], yo + i, yc[i]);
     }
-  spatial_store_f64(dt, out[0], y, ny);
-  free(x);
-  free(y);
   return ST_OK;
 }

@@ -7,11 +7,12 @@
  * The kernel has two paths: a generic loop over every label (diagonals,
  * sums, any number of operands), and for float32 two-operand contractions
  * (`bhnd,bhmd->bhnm`, `bnd,md->bnm`, batch matmul) a rewrite into
- * batch / M / N / K groups that packs both operands and runs linalg_sgemm.
+ * batch / M / N / K groups that, batch by batch, packs both operands and
+ * runs linalg_sgemm.  Kernel scratch (ops.h): the generic path's stride
+ * table, or one batch's packed A, B and C.
  */
 #include "linalg.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 enum {
@@ -205,8 +206,13 @@ static int64_t label_stride(const EinsumSpec *sp, const Value *v, int t, int l) 
 
 /* ---- generic path ------------------------------------------------------ */
 
+/* Scratch of the generic path: one stride per (input, label). */
+static size_t generic_bytes(const EinsumSpec *sp) {
+  return ops_scratch_add(0, (int64_t)sp->num_in * EIN_LABELS, sizeof(int64_t));
+}
+
 static Status einsum_generic(const Node *n, const EinsumSpec *sp, const void *const in[],
-                             void *out, Error *err) {
+                             void *out, OpsScratch *scr, Error *err) {
   DType t = n->inputs[0]->dtype;
   bool is_float = linalg_kind(t) == LK_FLOAT;
   int order[EIN_LABELS], no = sp->out_rank, nt = no;
@@ -226,8 +232,9 @@ static Status einsum_generic(const Node *n, const EinsumSpec *sp, const void *co
       return err_set(err, ST_UNSUPPORTED, "Einsum too large for the generic loop");
     steps *= s;
   }
-  int64_t (*stride)[EIN_LABELS] = calloc((size_t)sp->num_in, sizeof *stride);
-  if (!stride) return err_set(err, ST_NOMEM, "out of memory");
+  void *stride_mem;
+  TRY(ops_scratch_take(scr, (int64_t)sp->num_in * EIN_LABELS, sizeof(int64_t), &stride_mem, err));
+  int64_t (*stride)[EIN_LABELS] = stride_mem;
   for (int t2 = 0; t2 < sp->num_in; t2++)
     for (int i = 0; i < nt; i++) stride[t2][i] = label_stride(sp, n->inputs[t2], t2, order[i]);
 
@@ -262,7 +269,6 @@ static Status einsum_generic(const Node *n, const EinsumSpec *sp, const void *co
       idx[i] = 0;
     }
   }
-  free(stride);
   return ST_OK;
 }
 
@@ -284,10 +290,35 @@ static void gather_f32(int nd, const int64_t *sizes, const int64_t *strides, con
   }
 }
 
-/* Returns false (and does nothing) when the equation does not fit the
- * batch/M/N/K pattern; the caller then takes the generic path. */
-static bool einsum_contract_f32(const Node *n, const EinsumSpec *sp, const void *const in[],
-                                void *out, Status *st, Error *err) {
+/* dst at sum(idx*strides) = src (contiguous, row-major over sizes[0..nd)). */
+static void scatter_f32(int nd, const int64_t *sizes, const int64_t *strides, const float *src,
+                        float *dst) {
+  int64_t total = 1, idx[EIN_LABELS] = {0}, off = 0;
+  for (int i = 0; i < nd; i++) total *= sizes[i];
+  for (int64_t e = 0; e < total; e++) {
+    dst[off] = src[e];
+    for (int i = nd - 1; i >= 0; i--) {
+      off += strides[i];
+      if (++idx[i] < sizes[i]) break;
+      off -= strides[i] * idx[i];
+      idx[i] = 0;
+    }
+  }
+}
+
+/* The labels of a float32 two-operand contraction in four groups: batch
+ * (in A, B and the output), M (A and output), N (B and output), K (A and
+ * B, summed). */
+typedef struct Contraction {
+  int grp[4][EIN_LABELS], ng[4];
+  int64_t gsize[4];
+} Contraction;
+
+/* False when the equation does not fit the batch/M/N/K pattern (diagonals,
+ * broadcasting, a label summed within one operand): the generic path
+ * then runs. */
+static bool contraction_plan(const Node *n, const EinsumSpec *sp, Contraction *c) {
+  if (n->inputs[0]->dtype != DT_FLOAT32 || sp->num_in != 2) return false;
   const Value *va = n->inputs[0], *vb = n->inputs[1];
   bool in_a[EIN_LABELS] = {false}, in_b[EIN_LABELS] = {false}, in_o[EIN_LABELS] = {false};
   for (int d = 0; d < va->rank; d++) {
@@ -301,72 +332,103 @@ static bool einsum_contract_f32(const Node *n, const EinsumSpec *sp, const void 
     in_b[l] = true;
   }
   for (int i = 0; i < sp->out_rank; i++) in_o[sp->out_label[i]] = true;
-  /* Groups in a fixed order: batch, M, N, K. */
-  int grp[4][EIN_LABELS], ng[4] = {0};
-  int64_t gsize[4] = {1, 1, 1, 1};
+  memset(c, 0, sizeof *c);
+  for (int g = 0; g < 4; g++) c->gsize[g] = 1;
   for (int l = 0; l < EIN_LABELS; l++) {
     if (!sp->used[l]) continue;
     int gi;
     if (in_a[l] && in_b[l]) gi = in_o[l] ? 0 : 3;
-    else if (!in_o[l]) return false; /* summed within one operand */
+    else if (!in_o[l]) return false;
     else gi = in_a[l] ? 1 : 2;
-    grp[gi][ng[gi]++] = l;
-    gsize[gi] *= sp->size[l];
+    c->grp[gi][c->ng[gi]++] = l;
+    c->gsize[gi] *= sp->size[l];
   }
-  int64_t nb = gsize[0], m = gsize[1], nn = gsize[2], k = gsize[3];
-  float *pa = malloc((size_t)(nb * m * k) * sizeof(float) + 1);
-  float *pb = malloc((size_t)(nb * k * nn) * sizeof(float) + 1);
-  float *pc = malloc((size_t)(nb * m * nn) * sizeof(float) + 1);
-  if (!pa || !pb || !pc) {
-    free(pa);
-    free(pb);
-    free(pc);
-    *st = err_set(err, ST_NOMEM, "out of memory for Einsum operands");
-    return true;
-  }
-  /* Pack A as [batch, M, K] and B as [batch, K, N]. */
-  int64_t sizes[EIN_LABELS], strides[EIN_LABELS];
-  const int pack_a[3] = {0, 1, 3}, pack_b[3] = {0, 3, 2};
-  for (int which = 0; which < 2; which++) {
-    const int *groups = which == 0 ? pack_a : pack_b;
-    int nd = 0;
-    for (int gi = 0; gi < 3; gi++)
-      for (int j = 0; j < ng[groups[gi]]; j++) {
-        int l = grp[groups[gi]][j];
-        sizes[nd] = sp->size[l];
-        strides[nd++] = label_stride(sp, which == 0 ? va : vb, which, l);
-      }
-    gather_f32(nd, sizes, strides, in[which], which == 0 ? pa : pb);
-  }
-  for (int64_t b = 0; b < nb; b++)
-    linalg_sgemm(m, nn, k, pa + b * m * k, k, pb + b * k * nn, nn, pc + b * m * nn, nn);
-  /* pc is [batch, M, N]; read it in the output's label order. */
-  int64_t cstride[EIN_LABELS] = {0}, s = 1;
-  const int pack_c[3] = {2, 1, 0};
-  for (int gi = 0; gi < 3; gi++)
-    for (int j = ng[pack_c[gi]] - 1; j >= 0; j--) {
-      int l = grp[pack_c[gi]][j];
-      cstride[l] = s;
-      s *= sp->size[l];
-    }
-  for (int i = 0; i < sp->out_rank; i++) {
-    sizes[i] = sp->size[sp->out_label[i]];
-    strides[i] = cstride[sp->out_label[i]];
-  }
-  gather_f32(sp->out_rank, sizes, strides, pc, out);
-  free(pa);
-  free(pb);
-  free(pc);
-  *st = ST_OK;
   return true;
+}
+
+/* One batch's packed A [M, K], B [K, N] and C [M, N]. */
+static size_t contraction_bytes(const Contraction *c) {
+  int64_t m = c->gsize[1], nn = c->gsize[2], k = c->gsize[3];
+  size_t total = ops_scratch_add(0, m * k, sizeof(float));
+  total = ops_scratch_add(total, k * nn, sizeof(float));
+  return ops_scratch_add(total, m * nn, sizeof(float));
+}
+
+static Status einsum_contract_f32(const Node *n, const EinsumSpec *sp, const Contraction *c,
+                                  const void *const in[], void *out, OpsScratch *scr,
+                                  Error *err) {
+  const Value *va = n->inputs[0], *vb = n->inputs[1];
+  int64_t nb = c->gsize[0], m = c->gsize[1], nn = c->gsize[2], k = c->gsize[3];
+  void *ma, *mb, *mc;
+  TRY(ops_scratch_take(scr, m * k, sizeof(float), &ma, err));
+  TRY(ops_scratch_take(scr, k * nn, sizeof(float), &mb, err));
+  TRY(ops_scratch_take(scr, m * nn, sizeof(float), &mc, err));
+  float *pa = ma, *pb = mb, *pc = mc;
+  /* Row-major strides of the output's labels. */
+  int64_t ostride[EIN_LABELS] = {0}, s = 1;
+  for (int i = sp->out_rank - 1; i >= 0; i--) {
+    ostride[sp->out_label[i]] = s;
+    s *= sp->size[sp->out_label[i]];
+  }
+  /* Within a batch, A is read as [M..., K...], B as [K..., N...] and C
+   * written as [M..., N...]. */
+  int64_t asz[EIN_LABELS], ast[EIN_LABELS], bsz[EIN_LABELS], bst[EIN_LABELS];
+  int64_t csz[EIN_LABELS], cst[EIN_LABELS];
+  int na = 0, nbd = 0, nc = 0;
+  const int a_groups[2] = {1, 3}, b_groups[2] = {3, 2}, c_groups[2] = {1, 2};
+  for (int gi = 0; gi < 2; gi++) {
+    for (int j = 0; j < c->ng[a_groups[gi]]; j++) {
+      int l = c->grp[a_groups[gi]][j];
+      asz[na] = sp->size[l];
+      ast[na++] = label_stride(sp, va, 0, l);
+    }
+    for (int j = 0; j < c->ng[b_groups[gi]]; j++) {
+      int l = c->grp[b_groups[gi]][j];
+      bsz[nbd] = sp->size[l];
+      bst[nbd++] = label_stride(sp, vb, 1, l);
+    }
+    for (int j = 0; j < c->ng[c_groups[gi]]; j++) {
+      int l = c->grp[c_groups[gi]][j];
+      csz[nc] = sp->size[l];
+      cst[nc++] = ostride[l];
+    }
+  }
+  int nbl = c->ng[0];
+  int64_t bidx[EIN_LABELS] = {0}, aoff = 0, boff = 0, ooff = 0;
+  for (int64_t b = 0; b < nb; b++) {
+    gather_f32(na, asz, ast, (const float *)in[0] + aoff, pa);
+    gather_f32(nbd, bsz, bst, (const float *)in[1] + boff, pb);
+    linalg_sgemm(m, nn, k, pa, k, pb, nn, pc, nn);
+    scatter_f32(nc, csz, cst, pc, (float *)out + ooff);
+    for (int i = nbl - 1; i >= 0; i--) {
+      int l = c->grp[0][i];
+      int64_t sa = label_stride(sp, va, 0, l), sb = label_stride(sp, vb, 1, l);
+      aoff += sa;
+      boff += sb;
+      ooff += ostride[l];
+      if (++bidx[i] < sp->size[l]) break;
+      aoff -= sa * bidx[i];
+      boff -= sb * bidx[i];
+      ooff -= ostride[l] * bidx[i];
+      bidx[i] = 0;
+    }
+  }
+  return ST_OK;
+}
+
+size_t scratch_einsum(const Node *n) {
+  EinsumSpec sp;
+  Error e;
+  if (einsum_parse(n, &sp, &e) != ST_OK) return 0;
+  Contraction c;
+  return contraction_plan(n, &sp, &c) ? contraction_bytes(&c) : generic_bytes(&sp);
 }
 
 Status eval_einsum(const Node *n, const void *const in[], void *const out[], Error *err) {
   EinsumSpec sp;
   TRY(einsum_parse(n, &sp, err));
-  if (n->inputs[0]->dtype == DT_FLOAT32 && sp.num_in == 2) {
-    Status st = ST_OK;
-    if (einsum_contract_f32(n, &sp, in, out[0], &st, err)) return st;
-  }
-  return einsum_generic(n, &sp, in, out[0], err);
+  OpsScratch s = ops_scratch_begin(out, n->num_outputs, scratch_einsum(n));
+  Contraction c;
+  if (contraction_plan(n, &sp, &c)) return einsum_contract_f32(n, &sp, &c, in, out[0], &s, err);
+  return einsum_generic(n, &sp, in, out[0], &s, err);
 }

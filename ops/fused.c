@@ -181,6 +181,9 @@ Status shape_fused_conv(Graph *g, Node *n, Error *err) {
   return check_residual(n, err);
 }
 
+/* eval_conv runs on this very node (out[1] is its scratch slot too). */
+size_t scratch_fused_conv(const Node *n) { return scratch_conv(n); }
+
 Status eval_fused_conv(const Node *n, const void *const in[], void *const out[], Error *err) {
   Epilogue e;
   TRY(read_epilogue(n, &e, err));

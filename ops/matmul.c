@@ -5,7 +5,9 @@
  * for A, a column for B) and the added dim is dropped from the result; the
  * leading "batch" dims broadcast.  Gemm is Y = alpha * A' * B' + beta * C
  * on 2-D A and B (A', B' optionally transposed) with C unidirectionally
- * broadcast to [M, N].  float32 goes through linalg_sgemm (ops/sgemm.c).
+ * broadcast to [M, N].  float32 goes through linalg_sgemm (ops/sgemm.c);
+ * a transposed float32 Gemm packs B' block by block into a small kernel
+ * scratch (GEMM_PACK floats, see ops.h) instead.
  * Other MatMul types accumulate in double (floats) or wrapping 64-bit
  * integers; other Gemm types are computed in double, since alpha and beta
  * are floats anyway.
@@ -13,7 +15,6 @@
 #include "linalg.h"
 
 #include <inttypes.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* ---- MatMul ------------------------------------------------------------ */
@@ -164,6 +165,42 @@ Status shape_gemm(Graph *g, Node *n, Error *err) {
   return ops_set_output(n, 0, a->dtype, 2, dims, err);
 }
 
+/* Side of the square block of B' a transposed float32 Gemm packs (16 KiB). */
+enum { GEMM_PACK = 64 };
+
+size_t scratch_gemm(const Node *n) {
+  bool ta = ir_attr_int(n, "transA", 0) != 0, tb = ir_attr_int(n, "transB", 0) != 0;
+  if (n->inputs[0]->dtype != DT_FLOAT32 || !(ta || tb)) return 0;
+  return ops_scratch_add(0, GEMM_PACK * GEMM_PACK, sizeof(float));
+}
+
+/* y[M,N] = A'[M,K] * B'[K,N] with element (i,p) of A' at a[i*a_si + p*a_sp]
+ * and (p,j) of B' at b[p*b_sp + j*b_sj].  Each GEMM_PACK x GEMM_PACK block
+ * of B' is copied row-major into pack once and then used by every row of
+ * A', so the inner loop is unit stride whatever the transposition. */
+static void gemm_strided_f32(int64_t m, int64_t nn, int64_t k, const float *a, int64_t a_si,
+                             int64_t a_sp, const float *b, int64_t b_sp, int64_t b_sj, float *y,
+                             float *pack) {
+  for (int64_t i = 0; i < m * nn; i++) y[i] = 0.0f;
+  for (int64_t j0 = 0; j0 < nn; j0 += GEMM_PACK) {
+    int64_t nj = nn - j0 < GEMM_PACK ? nn - j0 : GEMM_PACK;
+    for (int64_t p0 = 0; p0 < k; p0 += GEMM_PACK) {
+      int64_t np = k - p0 < GEMM_PACK ? k - p0 : GEMM_PACK;
+      for (int64_t p = 0; p < np; p++)
+        for (int64_t j = 0; j < nj; j++)
+          pack[p * GEMM_PACK + j] = b[(p0 + p) * b_sp + (j0 + j) * b_sj];
+      for (int64_t i = 0; i < m; i++) {
+        float *yr = y + i * nn + j0;
+        for (int64_t p = 0; p < np; p++) {
+          float av = a[i * a_si + (p0 + p) * a_sp];
+          const float *br = pack + p * GEMM_PACK;
+          for (int64_t j = 0; j < nj; j++) yr[j] += av * br[j];
+        }
+      }
+    }
+  }
+}
+
 Status eval_gemm(const Node *n, const void *const in[], void *const out[], Error *err) {
   const Value *a = n->inputs[0], *c = gemm_c(n);
   int64_t m, k, nn;
@@ -182,31 +219,14 @@ Status eval_gemm(const Node *n, const void *const in[], void *const out[], Error
   if (t == DT_FLOAT32) {
     float *y = out[0];
     const float *pa = in[0], *pb = in[1];
-    float *packed_a = NULL, *packed_b = NULL;
     if (ta || tb) {
-      /* Transposed operands are copied once into row-major form. */
-      size_t na = ta ? (size_t)(m * k) : 0, nb = tb ? (size_t)(k * nn) : 0;
-      packed_a = na ? malloc(na * sizeof(float)) : NULL;
-      packed_b = nb ? malloc(nb * sizeof(float)) : NULL;
-      if ((na && !packed_a) || (nb && !packed_b)) {
-        free(packed_a);
-        free(packed_b);
-        return err_set(err, ST_NOMEM, "out of memory for Gemm operands");
-      }
-      if (packed_a) {
-        for (int64_t i = 0; i < m; i++)
-          for (int64_t p = 0; p < k; p++) packed_a[i * k + p] = pa[i * a_si + p * a_sp];
-        pa = packed_a;
-      }
-      if (packed_b) {
-        for (int64_t p = 0; p < k; p++)
-          for (int64_t j = 0; j < nn; j++) packed_b[p * nn + j] = pb[p * b_sp + j * b_sj];
-        pb = packed_b;
-      }
+      OpsScratch s = ops_scratch_begin(out, n->num_outputs, scratch_gemm(n));
+      void *pack;
+      TRY(ops_scratch_take(&s, GEMM_PACK * GEMM_PACK, sizeof(float), &pack, err));
+      gemm_strided_f32(m, nn, k, pa, a_si, a_sp, pb, b_sp, b_sj, y, pack);
+    } else {
+      linalg_sgemm(m, nn, k, pa, k, pb, nn, y, nn);
     }
-    linalg_sgemm(m, nn, k, pa, k, pb, nn, y, nn);
-    free(packed_a);
-    free(packed_b);
     for (int64_t i = 0; i < m; i++)
       for (int64_t j = 0; j < nn; j++) {
         float v = (float)alpha * y[i * nn + j];

@@ -36,10 +36,63 @@ typedef Status (*EvalFn)(const Node *n, const void *const in[], void *const out[
 extern const ShapeFn op_shape_fn[OP_COUNT];
 extern const EvalFn op_eval_fn[OP_COUNT];
 
+/* ---- kernel scratch memory ---------------------------------------------
+ *
+ * Kernels never allocate: the generated .o has no malloc.  A kernel that
+ * needs temporary memory declares how much in scratch_<fn>(n): bytes,
+ * computed from n's static shapes, attributes and constant inputs alone
+ * (run-time data may not change it), as a sum of pieces each rounded up to
+ * OPS_SCRATCH_ALIGN (ops_scratch_add).  SIZE_MAX means "too large to
+ * provide"; 0 means none.  op_scratch_fn registers these (NULL = no
+ * scratch) and ops_scratch_bytes(n) looks n up.
+ *
+ * The caller passes the scratch in out[n->num_outputs], one slot after the
+ * outputs: OPS_SCRATCH_ALIGN-aligned, at least ops_scratch_bytes(n) bytes,
+ * contents undefined (NULL when the size is 0).  ops_eval_node supplies it
+ * itself, so its callers pass outputs only; compiled code gets a region of
+ * the workspace (codegen/memplan.c).  Inside the kernel, ops_scratch_begin
+ * and ops_scratch_take hand out aligned pieces and fail with ST_INTERNAL,
+ * never overrun, when the kernel asks for more than its scratch_<fn>
+ * promised. */
+#define OPS_SCRATCH_ALIGN 64
+typedef size_t (*ScratchFn)(const Node *n);
+extern const ScratchFn op_scratch_fn[OP_COUNT];
+size_t ops_scratch_bytes(const Node *n);
+
+size_t scratch_conv(const Node *n);
+size_t scratch_fused_conv(const Node *n);
+size_t scratch_conv_transpose(const Node *n);
+size_t scratch_col2im(const Node *n);
+size_t scratch_max_pool(const Node *n);
+size_t scratch_average_pool(const Node *n);
+size_t scratch_gemm(const Node *n);
+size_t scratch_einsum(const Node *n);
+size_t scratch_resize(const Node *n);
+size_t scratch_top_k(const Node *n);
+
+/* total + count * elem_size rounded up to OPS_SCRATCH_ALIGN; SIZE_MAX on a
+ * negative count or overflow (and SIZE_MAX stays SIZE_MAX). */
+size_t ops_scratch_add(size_t total, int64_t count, size_t elem_size);
+
+typedef struct OpsScratch {
+  unsigned char *base; /* out[num_outputs]; may be NULL when size is 0 */
+  size_t size;         /* what scratch_<fn> promised */
+  size_t used;
+} OpsScratch;
+
+/* The scratch of a kernel: out[num_outputs] with the size its scratch_<fn>
+ * computed for the node. */
+OpsScratch ops_scratch_begin(void *const out[], int num_outputs, size_t promised);
+/* *p = the next count * elem_size bytes (aligned); ST_INTERNAL when that
+ * exceeds the promise, overflows, or the caller passed no scratch. */
+Status ops_scratch_take(OpsScratch *s, int64_t count, size_t elem_size, void **p, Error *err);
+
 /* Checks arity against the table, runs the shape rule, wraps errors with
  * node context. */
 Status ops_infer_node(Graph *g, Node *n, Error *err);
-/* Runs the kernel of one node on raw buffers; wraps errors with node context. */
+/* Runs the kernel of one node on raw buffers; wraps errors with node context.
+ * out needs only n->num_outputs slots: the kernel's scratch is allocated
+ * here (ST_NOMEM if that fails) and freed before returning. */
 Status ops_eval_node(const Graph *g, const Node *n, const void *const in[], void *const out[],
                      Error *err);
 

@@ -4,14 +4,14 @@
  *
  * Window geometry (kernel_shape, strides, dilations, pads, auto_pad,
  * ceil_mode) comes from spatial.h.  Kernels walk each (image, channel)
- * plane in double, which holds float16/32 and int8/uint8 exactly.
+ * plane in double, which holds float16/32 and int8/uint8 exactly; their
+ * only scratch (ops.h) is one window's tap offsets.
  * Padding never contributes a value: MaxPool skips it, AveragePool counts
  * it in the divisor only with count_include_pad (and only the declared
  * pads, not the extra room ceil_mode may add at the end).
  */
 #include <inttypes.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "spatial.h"
@@ -88,29 +88,20 @@ static Status pool_check_flag(const Node *n, const char *name, Error *err) {
   return ST_OK;
 }
 
-/* Working buffers of a pool kernel: the input and the output in double,
- * and one window's tap offsets. */
-typedef struct PoolBufs {
-  double *x, *y;
-  int64_t *offs;
-} PoolBufs;
-
-static void pool_bufs_free(PoolBufs *b) {
-  free(b->x);
-  free(b->y);
-  free(b->offs);
+/* A window's tap offsets (kernel_size of them) live in kernel scratch. */
+static size_t pool_scratch(const Node *n, bool allow_int8) {
+  PoolGeom pg;
+  Error e;
+  if (pool_geom(n, allow_int8, &pg, &e) != ST_OK) return 0;
+  return ops_scratch_add(0, pg.kernel_size, sizeof(int64_t));
 }
 
-static Status pool_bufs_alloc(const PoolGeom *pg, DType dt, const void *in, const char *op,
-                              PoolBufs *b, Error *err) {
-  int64_t ny = pg->planes * pg->out_size;
-  b->x = spatial_load_f64(dt, in, pg->planes * pg->in_size);
-  b->y = malloc(ny > 0 ? (size_t)ny * sizeof *b->y : 1);
-  b->offs = malloc((size_t)pg->kernel_size * sizeof *b->offs);
-  if (!b->x || !b->y || !b->offs) {
-    pool_bufs_free(b);
-    return err_set(err, ST_NOMEM, "out of memory for %s buffers", op);
-  }
+static Status pool_offsets(const Node *n, void *const out[], size_t promised,
+                           const PoolGeom *pg, int64_t **offs, Error *err) {
+  OpsScratch s = ops_scratch_begin(out, n->num_outputs, promised);
+  void *p;
+  TRY(ops_scratch_take(&s, pg->kernel_size, sizeof(int64_t), &p, err));
+  *offs = p;
   return ST_OK;
 }
 
@@ -123,15 +114,16 @@ Status shape_average_pool(Graph *g, Node *n, Error *err) {
   return pool_set_output(n, 0, n->inputs[0]->dtype, &pg, err);
 }
 
+size_t scratch_average_pool(const Node *n) { return pool_scratch(n, false); }
+
 Status eval_average_pool(const Node *n, const void *const in[], void *const out[], Error *err) {
   PoolGeom pg;
   TRY(pool_geom(n, false, &pg, err));
   bool include_pad = ir_attr_int(n, "count_include_pad", 0) == 1;
   DType dt = n->inputs[0]->dtype;
-  PoolBufs b;
-  TRY(pool_bufs_alloc(&pg, dt, in[0], "AveragePool", &b, err));
-  double *x = b.x, *y = b.y;
-  int64_t *offs = b.offs;
+  int64_t *offs;
+  TRY(pool_offsets(n, out, scratch_average_pool(n), &pg, &offs, err));
+  const void *x = in[0];
   int64_t in_strides[SPATIAL_MAX_DIM], o[SPATIAL_MAX_DIM];
   ops_strides(pg.win.nsp, pg.win.in, in_strides);
   for (int64_t op = 0; op < pg.out_size; op++) {
@@ -139,14 +131,12 @@ Status eval_average_pool(const Node *n, const void *const in[], void *const out[
     Taps t = window_taps(&pg.win, o, pg.kernel_size, in_strides, offs);
     int64_t divisor = include_pad ? t.padded : t.count;
     for (int64_t p = 0; p < pg.planes; p++) {
-      const double *xp = x + p * pg.in_size;
+      int64_t xp = p * pg.in_size;
       double sum = 0.0;
-      for (int64_t k = 0; k < t.count; k++) sum += xp[offs[k]];
-      y[p * pg.out_size + op] = divisor > 0 ? sum / (double)divisor : NAN;
+      for (int64_t k = 0; k < t.count; k++) sum += spatial_ld(dt, x, xp + offs[k]);
+      spatial_st(dt, out[0], p * pg.out_size + op, divisor > 0 ? sum / (double)divisor : NAN);
     }
   }
-  spatial_store_f64(dt, out[0], y, pg.planes * pg.out_size);
-  pool_bufs_free(&b);
   return ST_OK;
 }
 
@@ -172,6 +162,8 @@ static int64_t column_major(const Window *w, int64_t row_major_off) {
   return idx;
 }
 
+size_t scratch_max_pool(const Node *n) { return pool_scratch(n, true); }
+
 Status eval_max_pool(const Node *n, const void *const in[], void *const out[], Error *err) {
   PoolGeom pg;
   TRY(pool_geom(n, true, &pg, err));
@@ -180,33 +172,32 @@ Status eval_max_pool(const Node *n, const void *const in[], void *const out[], E
   DType dt = n->inputs[0]->dtype;
   /* An all-padding window has no maximum: report the type's lowest value. */
   double lowest = dt == DT_INT8 ? -128.0 : dt == DT_UINT8 ? 0.0 : -INFINITY;
-  PoolBufs b;
-  TRY(pool_bufs_alloc(&pg, dt, in[0], "MaxPool", &b, err));
-  double *x = b.x, *y = b.y;
-  int64_t *offs = b.offs;
+  int64_t *offs;
+  TRY(pool_offsets(n, out, scratch_max_pool(n), &pg, &offs, err));
+  const void *x = in[0];
   int64_t in_strides[SPATIAL_MAX_DIM], o[SPATIAL_MAX_DIM];
   ops_strides(pg.win.nsp, pg.win.in, in_strides);
   for (int64_t op = 0; op < pg.out_size; op++) {
     spatial_unravel(op, pg.win.nsp, pg.win.out, o);
     Taps t = window_taps(&pg.win, o, pg.kernel_size, in_strides, offs);
     for (int64_t p = 0; p < pg.planes; p++) {
-      const double *xp = x + p * pg.in_size;
+      int64_t xp = p * pg.in_size;
       double best = lowest;
       int64_t best_off = -1;
-      for (int64_t k = 0; k < t.count; k++)
-        if (best_off < 0 || xp[offs[k]] > best) {
-          best = xp[offs[k]];
+      for (int64_t k = 0; k < t.count; k++) {
+        double v = spatial_ld(dt, x, xp + offs[k]);
+        if (best_off < 0 || v > best) {
+          best = v;
           best_off = offs[k];
         }
-      y[p * pg.out_size + op] = best;
+      }
+      spatial_st(dt, out[0], p * pg.out_size + op, best);
       if (indices) {
         int64_t sp = best_off < 0 ? 0 : col_major ? column_major(&pg.win, best_off) : best_off;
         indices[p * pg.out_size + op] = p * pg.in_size + sp;
       }
     }
   }
-  spatial_store_f64(dt, out[0], y, pg.planes * pg.out_size);
-  pool_bufs_free(&b);
   return ST_OK;
 }
 
@@ -228,28 +219,20 @@ static Status global_shape(Graph *g, Node *n, Error *err) {
 /* Reduces each (image, channel) plane to its mean or maximum. */
 static Status global_eval(const Node *n, const void *x_raw, void *y_raw, bool is_max,
                           Error *err) {
+  (void)err;
   const Value *x = n->inputs[0];
+  DType dt = x->dtype;
   int64_t planes = x->dims[0] * x->dims[1];
   int64_t size = spatial_prod(x->rank - 2, x->dims + 2);
-  double *xd = spatial_load_f64(x->dtype, x_raw, planes * size);
-  double *yd = malloc(planes > 0 ? (size_t)planes * sizeof *yd : 1);
-  if (!xd || !yd) {
-    free(xd);
-    free(yd);
-    return err_set(err, ST_NOMEM, "out of memory for global pooling buffers");
-  }
   for (int64_t p = 0; p < planes; p++) {
-    const double *xp = xd + p * size;
     double acc = is_max ? -INFINITY : 0.0;
     for (int64_t i = 0; i < size; i++) {
-      if (!is_max) acc += xp[i];
-      else if (xp[i] > acc || isnan(xp[i])) acc = xp[i];
+      double v = spatial_ld(dt, x_raw, p * size + i);
+      if (!is_max) acc += v;
+      else if (v > acc || isnan(v)) acc = v;
     }
-    yd[p] = is_max ? acc : size > 0 ? acc / (double)size : NAN;
+    spatial_st(dt, y_raw, p, is_max ? acc : size > 0 ? acc / (double)size : NAN);
   }
-  spatial_store_f64(x->dtype, y_raw, yd, planes);
-  free(xd);
-  free(yd);
   return ST_OK;
 }
 

@@ -13,7 +13,6 @@
 
 #include <inttypes.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 typedef enum ReduceKind { RED_SUM, RED_MEAN, RED_MAX, RED_L2 } ReduceKind;
@@ -107,70 +106,77 @@ static Status eval_reduce(const Node *n, ReduceKind kind, const void *const in[]
     return ST_OK;
   }
   LinalgKind lk = linalg_kind(t);
-  int r = x->rank;
-  int64_t onum = 1, count = 1, ostr[IR_MAX_RANK], s = 1;
-  for (int i = r - 1; i >= 0; i--) {
+  /* Each output element gathers its reduced elements in input order (the
+   * order a scatter over the input would add them in), so no accumulator
+   * array is needed.  Kept dims form the outer odometer, reduced dims the
+   * inner one; both step through x's strides. */
+  int r = x->rank, nk = 0, nr = 0;
+  int64_t xstr[IR_MAX_RANK], kdim[IR_MAX_RANK], kstr[IR_MAX_RANK], rdim[IR_MAX_RANK],
+      rstr[IR_MAX_RANK];
+  ops_strides(r, x->dims, xstr);
+  int64_t onum = 1, count = 1;
+  for (int i = 0; i < r; i++) {
     if (p.reduced[i]) {
-      ostr[i] = 0;
+      rdim[nr] = x->dims[i];
+      rstr[nr++] = xstr[i];
       count *= x->dims[i];
     } else {
-      ostr[i] = s;
-      s *= x->dims[i];
+      kdim[nk] = x->dims[i];
+      kstr[nk++] = xstr[i];
+      onum *= x->dims[i];
     }
   }
-  onum = s;
   /* Floats (and every L2) in double, integer sums in 64 bits, Max in keys. */
   bool use_f = lk == LK_FLOAT || kind == RED_L2;
   bool use_key = !use_f && kind == RED_MAX;
-  size_t esz = use_f ? sizeof(double) : use_key ? sizeof(LinalgKey) : sizeof(uint64_t);
-  void *acc = calloc((size_t)onum + 1, esz);
-  if (!acc) return err_set(err, ST_NOMEM, "out of memory for a reduction");
-  double *af = acc;
-  uint64_t *ai = acc;
-  LinalgKey *ak = acc;
-  for (int64_t o = 0; o < onum; o++) {
-    if (kind != RED_MAX) continue;
-    if (use_f) af[o] = -INFINITY;
-    else if (lk == LK_SIGNED) ak[o].s = int_lowest(t);
-    else ak[o].u = 0;
-  }
-  int64_t total = ir_value_numel(x), idx[IR_MAX_RANK] = {0}, oo = 0;
-  for (int64_t e = 0; e < total; e++) {
-    if (use_f) {
-      double v = linalg_ld(t, in[0], (size_t)e);
-      if (kind == RED_L2) af[oo] += v * v;
-      else if (kind == RED_MAX) {
-        if (v > af[oo] || v != v) af[oo] = v;
-      } else af[oo] += v;
-    } else if (use_key) {
-      LinalgKey k = linalg_key(lk, t, in[0], (size_t)e);
-      if (linalg_key_gt(lk, k, ak[oo])) ak[oo] = k;
-    } else ai[oo] += linalg_ld_bits(t, in[0], (size_t)e);
-    for (int i = r - 1; i >= 0; i--) {
-      oo += ostr[i];
-      if (++idx[i] < x->dims[i]) break;
-      oo -= ostr[i] * idx[i];
-      idx[i] = 0;
-    }
-  }
+  int64_t kidx[IR_MAX_RANK] = {0}, base = 0;
   for (int64_t o = 0; o < onum; o++) {
     size_t io = (size_t)o;
+    double af = kind == RED_MAX ? -INFINITY : 0.0;
+    uint64_t ai = 0;
+    LinalgKey ak;
+    if (lk == LK_SIGNED) ak.s = int_lowest(t);
+    else ak.u = 0;
+    int64_t ridx[IR_MAX_RANK] = {0}, e = base;
+    for (int64_t c = 0; c < count; c++) {
+      if (use_f) {
+        double v = linalg_ld(t, in[0], (size_t)e);
+        if (kind == RED_L2) af += v * v;
+        else if (kind == RED_MAX) {
+          if (v > af || v != v) af = v;
+        } else af += v;
+      } else if (use_key) {
+        LinalgKey k = linalg_key(lk, t, in[0], (size_t)e);
+        if (linalg_key_gt(lk, k, ak)) ak = k;
+      } else ai += linalg_ld_bits(t, in[0], (size_t)e);
+      for (int i = nr - 1; i >= 0; i--) {
+        e += rstr[i];
+        if (++ridx[i] < rdim[i]) break;
+        e -= rstr[i] * ridx[i];
+        ridx[i] = 0;
+      }
+    }
     if (use_f) {
-      double v = af[o];
+      double v = af;
       if (kind == RED_L2) v = sqrt(v);
       else if (kind == RED_MEAN) v = count ? v / (double)count : NAN;
       linalg_st(t, out[0], io, v);
     } else if (use_key) {
-      if (lk == LK_SIGNED) dtype_store_i64(t, out[0], io, ak[o].s);
-      else dtype_store_u64(t, out[0], io, ak[o].u);
+      if (lk == LK_SIGNED) dtype_store_i64(t, out[0], io, ak.s);
+      else dtype_store_u64(t, out[0], io, ak.u);
     } else {
-      uint64_t v = ai[o];
+      uint64_t v = ai;
       if (kind == RED_MEAN && count > 0)
         v = lk == LK_SIGNED ? (uint64_t)((int64_t)v / count) : v / (uint64_t)count;
       linalg_st_bits(t, out[0], io, v);
     }
+    for (int i = nk - 1; i >= 0; i--) {
+      base += kstr[i];
+      if (++kidx[i] < kdim[i]) break;
+      base -= kstr[i] * kidx[i];
+      kidx[i] = 0;
+    }
   }
-  free(acc);
   return ST_OK;
 }
 

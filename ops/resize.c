@@ -8,8 +8,10 @@
  * output coordinate it precomputes a short list of taps (input index,
  * weight) from the coordinate transformation and the interpolation mode,
  * then each output element is the weighted sum over the product of its
- * axes' taps.  Nearest mode has one tap per axis and copies elements
- * bytewise, so it is exact for every dtype.
+ * axes' taps (the tap tables are kernel scratch, see ops.h; their size
+ * grows with the sum of the output dims, not their product).  Nearest mode
+ * has one tap per axis and copies elements bytewise, so it is exact for
+ * every dtype.
  *
  * Two choices follow the ONNX reference implementation (which produced the
  * conformance data) where the spec text is looser: align_corners measures
@@ -21,7 +23,6 @@
  */
 #include <inttypes.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "ops.h"
@@ -337,17 +338,23 @@ static int64_t coord_taps(const ResizePlan *p, int a, int64_t xo, int64_t *idx, 
   return kept;
 }
 
-static void free_taps(AxisTaps *t, int rank) {
-  for (int a = 0; a < rank; a++) {
-    free(t[a].first);
-    free(t[a].idx);
-    free(t[a].w);
-    free(t[a].outside);
+/* Scratch bytes of the tap tables, piece by piece as build_taps takes
+ * them; SIZE_MAX when they would be too large. */
+static size_t taps_bytes(const ResizePlan *p) {
+  size_t total = 0;
+  for (int a = 0; a < p->rank; a++) {
+    if (p->antialias && p->scale[a] < 1e-6) return 0; /* the kernel reports it */
+    int64_t out = p->out[a], mt = max_taps(p, a);
+    if (out < 0 || mt < 0 || mt > IR_MAX_NUMEL / (out + 1)) return SIZE_MAX;
+    total = ops_scratch_add(total, out + 1, sizeof(int64_t));
+    total = ops_scratch_add(total, out * mt, sizeof(int64_t));
+    total = ops_scratch_add(total, out * mt, sizeof(double));
+    total = ops_scratch_add(total, out, sizeof(bool));
   }
+  return total;
 }
 
-static Status build_taps(const ResizePlan *p, AxisTaps *taps, Error *err) {
-  memset(taps, 0, sizeof(AxisTaps) * (size_t)p->rank);
+static Status build_taps(const ResizePlan *p, OpsScratch *s, AxisTaps *taps, Error *err) {
   for (int a = 0; a < p->rank; a++) {
     if (p->antialias && p->scale[a] < 1e-6)
       return err_set(err, ST_INVALID, "antialiased downscale by %g along axis %d is too strong",
@@ -355,12 +362,15 @@ static Status build_taps(const ResizePlan *p, AxisTaps *taps, Error *err) {
     int64_t out = p->out[a], mt = max_taps(p, a);
     if (mt > IR_MAX_NUMEL / (out + 1)) return err_set(err, ST_NOMEM, "Resize needs too many taps");
     AxisTaps *t = &taps[a];
-    t->first = malloc((size_t)(out + 1) * sizeof *t->first);
-    t->idx = malloc((size_t)(out * mt + 1) * sizeof *t->idx);
-    t->w = malloc((size_t)(out * mt + 1) * sizeof *t->w);
-    t->outside = malloc((size_t)(out + 1) * sizeof *t->outside);
-    if (!t->first || !t->idx || !t->w || !t->outside)
-      return err_set(err, ST_NOMEM, "out of memory for Resize taps");
+    void *first, *idx, *w, *outside;
+    TRY(ops_scratch_take(s, out + 1, sizeof(int64_t), &first, err));
+    TRY(ops_scratch_take(s, out * mt, sizeof(int64_t), &idx, err));
+    TRY(ops_scratch_take(s, out * mt, sizeof(double), &w, err));
+    TRY(ops_scratch_take(s, out, sizeof(bool), &outside, err));
+    t->first = first;
+    t->idx = idx;
+    t->w = w;
+    t->outside = outside;
     int64_t used = 0;
     for (int64_t xo = 0; xo < out; xo++) {
       t->first[xo] = used;
@@ -385,6 +395,13 @@ static void store_value(DType t, void *buf, int64_t i, double v) {
   }
 }
 
+size_t scratch_resize(const Node *n) {
+  ResizePlan p;
+  Error e;
+  if (resize_plan(n, &p, &e) != ST_OK || ir_value_numel(n->outputs[0]) == 0) return 0;
+  return taps_bytes(&p);
+}
+
 Status eval_resize(const Node *n, const void *const in[], void *const out[], Error *err) {
   const Value *xv = n->inputs[0], *yv = n->outputs[0];
   ResizePlan p;
@@ -396,11 +413,8 @@ Status eval_resize(const Node *n, const void *const in[], void *const out[], Err
   int64_t total = ir_value_numel(yv);
   if (total == 0) return ST_OK;
   AxisTaps taps[IR_MAX_RANK];
-  Status st = build_taps(&p, taps, err);
-  if (st != ST_OK) {
-    free_taps(taps, p.rank);
-    return st;
-  }
+  OpsScratch s = ops_scratch_begin(out, n->num_outputs, scratch_resize(n));
+  TRY(build_taps(&p, &s, taps, err));
   DType dt = xv->dtype;
   size_t esize = dtype_size(dt);
   int64_t in_strides[IR_MAX_RANK], coord[IR_MAX_RANK];
@@ -453,6 +467,5 @@ Status eval_resize(const Node *n, const void *const in[], void *const out[], Err
     }
     store_value(dt, yb, o, acc);
   }
-  free_taps(taps, p.rank);
   return ST_OK;
 }

@@ -1,6 +1,6 @@
 /*
  * ops/spatial.c: attribute parsing and output-size formulas shared by the
- * sliding-window ops (see spatial.h), plus whole-buffer dtype conversion.
+ * sliding-window ops (see spatial.h).
  * The formulas follow the ONNX operator specs for Conv and the pools; the
  * ceil_mode correction (a last window may not start inside the end padding)
  * is the one PyTorch and the ONNX reference implementation use.
@@ -8,7 +8,6 @@
 #include "spatial.h"
 
 #include <inttypes.h>
-#include <stdlib.h>
 #include <string.h>
 
 Status spatial_auto_pad(const Node *n, AutoPad *out, Error *err) {
@@ -143,31 +142,6 @@ int64_t spatial_prod(int n, const int64_t *d) {
   return p;
 }
 
-double *spatial_load_f64(DType t, const void *buf, int64_t count) {
-  double *p = malloc(count > 0 ? (size_t)count * sizeof *p : 1);
-  if (!p) return NULL;
-  if (t == DT_FLOAT32) {
-    const float *f = buf;
-    for (int64_t i = 0; i < count; i++) p[i] = f[i];
-  } else if (t == DT_FLOAT64) {
-    if (count > 0) memcpy(p, buf, (size_t)count * sizeof *p);
-  } else {
-    for (int64_t i = 0; i < count; i++) p[i] = dtype_load_f64(t, buf, (size_t)i);
-  }
-  return p;
-}
-
-void spatial_store_f64(DType t, void *buf, const double *src, int64_t count) {
-  if (t == DT_FLOAT32) {
-    float *f = buf;
-    for (int64_t i = 0; i < count; i++) f[i] = (float)src[i];
-  } else if (t == DT_FLOAT64) {
-    if (count > 0) memcpy(buf, src, (size_t)count * sizeof *src);
-  } else {
-    for (int64_t i = 0; i < count; i++) dtype_store_f64(t, buf, (size_t)i, src[i], false);
-  }
-}
-
 void spatial_unravel(int64_t idx, int n, const int64_t *dims, int64_t *out) {
   for (int d = n - 1; d >= 0; d--) {
     out[d] = dims[d] ? idx % dims[d] : 0;
@@ -203,28 +177,4 @@ Status spatial_conv_set_output(Node *n, const ConvGeom *cg, Error *err) {
   int64_t dims[IR_MAX_RANK] = {cg->batch, cg->out_ch};
   memcpy(dims + 2, cg->win.out, (size_t)cg->win.nsp * sizeof *dims);
   return ops_set_output(n, 0, n->inputs[0]->dtype, cg->win.nsp + 2, dims, err);
-}
-
-Status spatial_conv_eval_f64(const Node *n, const ConvGeom *cg, const void *const in[],
-                             void *out, ConvKernelF64 kernel, const char *what,
-                             Error *err) {
-  DType dt = n->inputs[0]->dtype;
-  const void *bias = n->num_inputs > 2 && n->inputs[2] ? in[2] : NULL;
-  int64_t ny = ir_value_numel(n->outputs[0]);
-  double *x = spatial_load_f64(dt, in[0], ir_value_numel(n->inputs[0]));
-  double *w = spatial_load_f64(dt, in[1], ir_value_numel(n->inputs[1]));
-  double *b = bias ? spatial_load_f64(dt, bias, cg->out_ch) : NULL;
-  double *y = malloc(ny > 0 ? (size_t)ny * sizeof *y : 1);
-  Status st = ST_OK;
-  if (!x || !w || (bias && !b) || !y) {
-    st = err_set(err, ST_NOMEM, "out of memory for %s buffers", what);
-  } else {
-    kernel(cg, x, w, b, y);
-    spatial_store_f64(dt, out, y, ny);
-  }
-  free(x);
-  free(w);
-  free(b);
-  free(y);
-  return st;
 }

@@ -8,6 +8,7 @@
  * the size a shape rule promised is exactly the size a kernel computes.
  * Every attribute is bounded by SPATIAL_MAX_ATTR so that products such as
  * (kernel - 1) * dilation + stride * out cannot overflow int64.
+ * Kernels here never allocate (see the scratch contract in ops.h).
  */
 #ifndef ONNXC_OPS_SPATIAL_H
 #define ONNXC_OPS_SPATIAL_H
@@ -71,11 +72,16 @@ bool spatial_is_float(DType t);
 /* Product of n sizes. */
 int64_t spatial_prod(int n, const int64_t *d);
 
-/* A malloc'ed copy of count elements of buf converted to double; NULL when
- * malloc fails.  Never returns NULL for count 0. */
-double *spatial_load_f64(DType t, const void *buf, int64_t count);
-/* Writes count doubles into buf as dtype t. */
-void spatial_store_f64(DType t, void *buf, const double *src, int64_t count);
+/* Element i of a float buffer of dtype t as double, and back (float32 fast
+ * path); the kernels compute in double straight from the tensors, without
+ * converted copies. */
+static inline double spatial_ld(DType t, const void *buf, int64_t i) {
+  return t == DT_FLOAT32 ? (double)((const float *)buf)[i] : dtype_load_f64(t, buf, (size_t)i);
+}
+static inline void spatial_st(DType t, void *buf, int64_t i, double v) {
+  if (t == DT_FLOAT32) ((float *)buf)[i] = (float)v;
+  else dtype_store_f64(t, buf, (size_t)i, v, false);
+}
 
 /* Row-major index vector of flat index idx over dims[0..n) (a zero dim
  * yields index 0). */
@@ -98,18 +104,6 @@ void spatial_conv_sizes(ConvGeom *cg);
 
 /* Output 0 = [batch, out_ch, win.out...] in input 0's dtype. */
 Status spatial_conv_set_output(Node *n, const ConvGeom *cg, Error *err);
-
-/* A double-precision Conv-family kernel: x, weight and (possibly NULL) bias
- * in, y out, all in the layouts of the node's tensors. */
-typedef void (*ConvKernelF64)(const ConvGeom *cg, const double *x, const double *w,
-                              const double *b, double *y);
-
-/* Runs kernel on the node's inputs converted to double (the optional bias
- * is input 2) and stores the result into out in the output dtype; owns the
- * temporary buffers.  `what` names the op in the ST_NOMEM message. */
-Status spatial_conv_eval_f64(const Node *n, const ConvGeom *cg, const void *const in[],
-                             void *out, ConvKernelF64 kernel, const char *what,
-                             Error *err);
 
 /* Floor division and modulo for possibly negative numerators (d > 0). */
 static inline int64_t spatial_floordiv(int64_t a, int64_t d) {

@@ -5,12 +5,12 @@
  * there).  Along `axis` the k largest (or smallest, largest=0) elements are
  * returned in order with their int64 indices; equal values keep the lower
  * index first, which a stable merge sort of the indices gives for free.
- * Results are always sorted, which also satisfies sorted=0.
+ * Results are always sorted, which also satisfies sorted=0.  The sort's
+ * arrays (three of the axis length) are kernel scratch (ops.h).
  */
 #include "linalg.h"
 
 #include <inttypes.h>
-#include <stdlib.h>
 
 static Status topk_k(const Node *n, const void *k_data, int64_t *k, Error *err) {
   const Value *vk = n->inputs[1];
@@ -63,6 +63,18 @@ static void sort_indices(int64_t *idx, int64_t *tmp, int64_t d, const LinalgKey 
   }
 }
 
+size_t scratch_top_k(const Node *n) {
+  const Value *x = n->inputs[0];
+  int axis;
+  Error e;
+  if (x->rank < 1 || ops_norm_axis(ir_attr_int(n, "axis", -1), x->rank, &axis, &e) != ST_OK)
+    return 0;
+  int64_t d = x->dims[axis];
+  return ops_scratch_add(ops_scratch_add(ops_scratch_add(0, d, sizeof(int64_t)), d,
+                                         sizeof(int64_t)),
+                         d, sizeof(LinalgKey));
+}
+
 Status eval_top_k(const Node *n, const void *const in[], void *const out[], Error *err) {
   const Value *x = n->inputs[0];
   int axis;
@@ -78,15 +90,14 @@ Status eval_top_k(const Node *n, const void *const in[], void *const out[], Erro
   int64_t outer = ops_numel(axis, x->dims);
   int64_t inner = ops_numel(x->rank - axis - 1, x->dims + axis + 1);
   size_t esz = dtype_size(t);
-  int64_t *idx = malloc(((size_t)d + 1) * sizeof *idx);
-  int64_t *tmp = malloc(((size_t)d + 1) * sizeof *tmp);
-  LinalgKey *key = malloc(((size_t)d + 1) * sizeof *key);
-  if (!idx || !tmp || !key) {
-    free(idx);
-    free(tmp);
-    free(key);
-    return err_set(err, ST_NOMEM, "out of memory for TopK");
-  }
+  /* Per slice: the indices, the merge sort's buffer and the keys. */
+  OpsScratch s = ops_scratch_begin(out, n->num_outputs, scratch_top_k(n));
+  void *p_idx, *p_tmp, *p_key;
+  TRY(ops_scratch_take(&s, d, sizeof(int64_t), &p_idx, err));
+  TRY(ops_scratch_take(&s, d, sizeof(int64_t), &p_tmp, err));
+  TRY(ops_scratch_take(&s, d, sizeof(LinalgKey), &p_key, err));
+  int64_t *idx = p_idx, *tmp = p_tmp;
+  LinalgKey *key = p_key;
   const unsigned char *src = in[0];
   unsigned char *vals = out[0];
   int64_t *inds = out[1];
@@ -105,8 +116,5 @@ Status eval_top_k(const Node *n, const void *const in[], void *const out[], Erro
         if (inds) inds[dst] = idx[j];
       }
     }
-  free(idx);
-  free(tmp);
-  free(key);
   return ST_OK;
 }

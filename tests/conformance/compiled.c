@@ -46,6 +46,34 @@ static bool read_file(const char *path, void *data, size_t n) {
 /* The harness knows every byte count from the runner and checks them
  * against the header's element counts at compile time, so a wrong
  * PREFIX_*_SIZE macro fails the test too. */
+/* In the sanitizer build the generated code is instrumented with
+ * AddressSanitizer too (CgOptions.sanitize_address) and the harness is
+ * built with the sanitizers, so an out-of-bounds access by a kernel fails
+ * the test.  The harness does not free its buffers: no leak check. */
+#ifndef CONF_SANITIZE
+#define CONF_SANITIZE 0
+#endif
+#define SANITIZE_FLAGS (CONF_SANITIZE ? "-g -fsanitize=address,undefined -fno-sanitize-recover=all" : "")
+#define SANITIZE_ENV (CONF_SANITIZE ? "ASAN_OPTIONS=detect_leaks=0 " : "")
+
+static bool use_weights_file;
+
+void conf_compiled_use_weights_file(bool on) { use_weights_file = on; }
+
+/* The weights-file harness: model.bin, 64-byte aligned, checked, passed. */
+static void put_weights_loader(FILE *f) {
+  fprintf(f, "static const void *load_weights(const char *dir) {\n"
+             "  char path[4096];\n"
+             "  snprintf(path, sizeof path, \"%%s/model.bin\", dir);\n"
+             "  FILE *f = fopen(path, \"rb\");\n"
+             "  size_t n = (size_t)MODEL_WEIGHTS_SIZE;\n"
+             "  char *w = aligned_alloc(64, (n + 63) / 64 * 64);\n"
+             "  if (!f || !w || fread(w, 1, n, f) != n || fgetc(f) != EOF) return NULL;\n"
+             "  fclose(f);\n"
+             "  return model_weights_check(w, n) == 0 ? w : NULL;\n"
+             "}\n\n");
+}
+
 static bool write_harness(const char *path, const Graph *g) {
   FILE *f = fopen(path, "w");
   if (!f) return false;
@@ -58,6 +86,7 @@ static bool write_harness(const char *path, const Graph *g) {
   fprintf(f, "};\nstatic const size_t out_bytes[] = {0");
   for (int i = 0; i < g->num_outputs; i++) fprintf(f, ", %zu", ir_value_nbytes(g->outputs[i]));
   fprintf(f, "};\n");
+  if (use_weights_file) put_weights_loader(f);
   for (int i = 0; i < g->num_inputs; i++)
     fprintf(f, "_Static_assert(MODEL_INPUT_%d_SIZE == %lld, \"size\");\n", i,
             (long long)ir_value_numel(g->inputs[i]));
@@ -86,7 +115,7 @@ static bool write_harness(const char *path, const Graph *g) {
           "  size_t ws_bytes = ((size_t)MODEL_WORKSPACE_SIZE + 63) / 64 * 64 + 64;\n"
           "  void *ws = aligned_alloc(64, ws_bytes);\n"
           "  if (!ws) return 3;\n"
-          "  int rc = model_run((const void *const *)in, out, ws);\n"
+          "  %s\n"
           "  if (rc != 0) { fprintf(stderr, \"model_run returned %%d\\n\", rc); return 4; }\n"
           "  for (int i = 0; i < NO; i++) {\n"
           "    size_t n = out_bytes[i + 1];\n"
@@ -96,7 +125,12 @@ static bool write_harness(const char *path, const Graph *g) {
           "  }\n"
           "  return 0;\n"
           "}\n",
-          g->num_inputs, g->num_outputs);
+          g->num_inputs, g->num_outputs,
+          use_weights_file
+              ? "const void *w = load_weights(argv[1]);\n"
+                "  if (!w) { fprintf(stderr, \"model.bin missing or not this model's\\n\"); return 6; }\n"
+                "  int rc = model_run_with_weights(w, (const void *const *)in, out, ws);"
+              : "int rc = model_run((const void *const *)in, out, ws);");
   return fclose(f) == 0;
 }
 
@@ -123,8 +157,8 @@ static bool run_cmd(const char *cmd, const char *log, const char *what, char *wh
 
 static void remove_dir(const char *dir, const Graph *g) {
   char path[512];
-  const char *fixed[] = {"model.o",  "model.h", "harness.c", "harness",
-                         "cc.log",   "run.log", "plan.txt"};
+  const char *fixed[] = {"model.o", "model.h", "model.bin", "harness.c",
+                         "harness", "cc.log",  "run.log",   "plan.txt"};
   for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, fixed[i]);
     unlink(path);
@@ -161,10 +195,12 @@ bool conf_compiled_run(Graph *g, int opt_level, const void *const inputs[], void
     snprintf(why, size, "mkdtemp: %s", strerror(errno));
     return false;
   }
-  char obj[128], hdr[128], src[128], exe[128], cclog[128], runlog[128], plan[128], path[160];
+  char obj[128], hdr[128], bin[128], src[128], exe[128], cclog[128], runlog[128], plan[128];
+  char path[160];
   char cmd[1024];
   snprintf(obj, sizeof obj, "%s/model.o", dir);
   snprintf(hdr, sizeof hdr, "%s/model.h", dir);
+  snprintf(bin, sizeof bin, "%s/model.bin", dir);
   snprintf(src, sizeof src, "%s/harness.c", dir);
   snprintf(exe, sizeof exe, "%s/harness", dir);
   snprintf(cclog, sizeof cclog, "%s/cc.log", dir);
@@ -176,6 +212,8 @@ bool conf_compiled_run(Graph *g, int opt_level, const void *const inputs[], void
   double t0 = now_seconds();
   CgOptions o = {.prefix = "model", .opt_level = opt_level, .emit = CG_EMIT_OBJ,
                  .output_path = obj, .header_path = hdr, .model_path = g->source,
+                 .weights_path = use_weights_file ? bin : NULL,
+                 .sanitize_address = CONF_SANITIZE,
                  .print_memory_plan = true, .log = plan_f};
   Error err = {0};
   Status st = ok ? cg_compile(g, &o, &err) : ST_OK;
@@ -206,11 +244,12 @@ bool conf_compiled_run(Graph *g, int opt_level, const void *const inputs[], void
     }
   }
   if (ok) {
-    snprintf(cmd, sizeof cmd, "cc -std=c11 -o %s %s %s -lm >%s 2>&1", exe, src, obj, cclog);
+    snprintf(cmd, sizeof cmd, "cc -std=c11 %s -o %s %s %s -lm >%s 2>&1", SANITIZE_FLAGS, exe, src,
+             obj, cclog);
     ok = run_cmd(cmd, cclog, "linking the harness", why, size);
   }
   if (ok) {
-    snprintf(cmd, sizeof cmd, "%s %s >%s 2>&1", exe, dir, runlog);
+    snprintf(cmd, sizeof cmd, "%s%s %s >%s 2>&1", SANITIZE_ENV, exe, dir, runlog);
     ok = run_cmd(cmd, runlog, "the compiled model", why, size);
   }
   for (int i = 0; ok && i < g->num_outputs; i++) {

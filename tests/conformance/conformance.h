@@ -57,6 +57,10 @@ void conf_run_test(const char *dir, bool verbose, bool freeze, int compiled_opt,
  * is a failure too. */
 bool conf_compiled_run(Graph *g, int opt_level, const void *const inputs[], void *const outputs[],
                        TestResult *r, char *why, size_t size);
+/* From now on compiled mode writes the weights to a file (CgOptions
+ * weights_path) and the harness loads it, checks it with
+ * model_weights_check and runs model_run_with_weights. */
+void conf_compiled_use_weights_file(bool on);
 
 /* The comparison rule shared with `onnxc verify` (runtime/compare.h). */
 typedef RtCompareStats CompareStats;

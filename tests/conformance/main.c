@@ -56,7 +56,7 @@ typedef struct Totals {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: onnxc_conformance [--mode=eval|compiled] [-O0..-O3] [--jobs N]\n"
+          "usage: onnxc_conformance [--mode=eval|compiled] [-O0..-O3] [--weights-file] [--jobs N]\n"
           "                         [--filter SUBSTRING] [--verbose] [--known-failures FILE]\n"
           "                         [--timeout SECONDS] [--no-fork] [--no-freeze] DIR...\n"
           "Runs every ONNX node test folder (model.onnx + test_data_set_0/) under each DIR\n"
@@ -64,6 +64,8 @@ static void usage(FILE *f) {
           "  --mode=compiled     compile each graph to a .o instead, link it with a generated\n"
           "                      C harness (cc), run that and compare its outputs\n"
           "  -O0..-O3            optimization level of compiled mode (default -O2)\n"
+          "  --weights-file      compiled mode: weights in a separate file (--weights=FILE),\n"
+          "                      which the harness loads and passes to model_run_with_weights\n"
           "  --jobs N            tests run at once (default 2)\n"
           "  --filter S          only tests whose name contains S (repeatable: any matches)\n"
           "  --verbose           per-output details and the evaluator's total time on stderr\n"
@@ -340,6 +342,8 @@ static int parse_args(int argc, char **argv, Options *o, int *first_dir) {
       o->no_fork = true;
     } else if (strcmp(a, "--no-freeze") == 0) {
       o->no_freeze = true;
+    } else if (strcmp(a, "--weights-file") == 0) {
+      conf_compiled_use_weights_file(true);
     } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       usage(stdout);
       exit(0);

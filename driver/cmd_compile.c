@@ -69,6 +69,10 @@ Status cmd_compile(const CliOptions *o, Error *err) {
   if (o->header) snprintf(header, sizeof header, "%s", o->header);
   else header_beside(output, header, sizeof header);
   join_command_line(o, cmdline, sizeof cmdline);
+  const char *weights = o->weights && strcmp(o->weights, "embed") != 0 ? o->weights : NULL;
+  if (weights && (strcmp(weights, output) == 0 || strcmp(weights, header) == 0))
+    return err_set(err, ST_INVALID, "--weights=%s would overwrite the %s", weights,
+                   strcmp(weights, output) == 0 ? "output" : "header");
 
   Graph *g = NULL;
   TRY(drv_load(o, &g, err));
@@ -88,7 +92,7 @@ Status cmd_compile(const CliOptions *o, Error *err) {
         .header_path = header,
         .model_path = o->model,
         .command_line = cmdline,
-        .weights_path = o->weights && strcmp(o->weights, "embed") != 0 ? o->weights : NULL,
+        .weights_path = weights,
         .print_memory_plan = o->print_memory_plan,
         .print_kernels = o->print_kernels,
         .reference_kernels_only = o->reference_kernels,

@@ -111,6 +111,10 @@ typedef struct ProtoNode {
  * constant values and helper nodes to g.  pn->op is set here (OP_COUNT if
  * unknown).  Errors are bare reasons about this node. */
 Status fe_normalize(Graph *g, ProtoNode *pn, Error *err);
+/* decompose.c: rewrites ops that have no kernel (PRelu, Elu, Selu, training-mode
+ * BatchNormalization) into ones that do; *done tells whether pn was one
+ * (pn then holds the last op of the expansion).  Called by fe_normalize. */
+Status fe_decompose(Graph *g, ProtoNode *pn, bool *done, Error *err);
 
 /* ---- functions.c ---- */
 const Onnx__FunctionProto *fe_find_function(const Onnx__ModelProto *m, const char *domain,

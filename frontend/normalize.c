@@ -197,7 +197,47 @@ static Status legacy_form(Graph *g, ProtoNode *pn, Error *err) {
   return ST_OK;
 }
 
+/* GatherND with batch_dims 0 and index depth 1 (indices [..., 1]) is
+ * Gather(data, Squeeze(indices, -1), axis 0): the same output shape
+ * (indices.shape[:-1] + data.shape[1:]), negative indices and bounds.  The
+ * dynamo exporter writes x[idx] (aten.index, e.g. timm's relative position
+ * bias tables) this way.  A deeper index makes the Squeeze fail at shape
+ * inference, naming this node, rather than computing something else. */
+static Status gathernd_to_gather(Graph *g, ProtoNode *pn, Error *err) {
+  Attr tmp;
+  const Attr *b = take_attr(pn, "batch_dims", &tmp);
+  if (b) TRY(want_kind(b, ATTR_INT, "INT", err));
+  if ((b && b->i != 0) || pn->num_inputs != 2 || !pn->inputs[0] || !pn->inputs[1]) {
+    pn->op = OP_COUNT; /* reported as unsupported (or as a bad node by the walker) */
+    return ST_OK;
+  }
+  if (pn->num_attrs) return err_set(err, ST_INVALID, "unknown attribute '%s'", pn->attrs[0].name);
+  int64_t minus1 = -1, one = 1;
+  Value *axes = ir_const_new(g, "", DT_INT64, 1, &one, &minus1);
+  Value *sq = ir_value_new(g, "");
+  char *name = arena_printf(g->arena, "%s/index_depth_1", pn->name);
+  Node *n = axes && sq && name ? ir_node_new(g, OP_SQUEEZE, name, 2, 1) : NULL;
+  if (!n) return nomem(err);
+  n->opset = pn->opset;
+  n->inputs[0] = pn->inputs[1];
+  n->inputs[1] = axes;
+  ir_node_set_output(n, 0, sq);
+  pn->op = OP_GATHER;
+  pn->inputs[1] = sq;
+  return put_attr(g, pn, (Attr){.name = "axis", .kind = ATTR_INT, .i = 0}, err);
+}
+
 Status fe_normalize(Graph *g, ProtoNode *pn, Error *err) {
+  bool decomposed;
+  TRY(fe_decompose(g, pn, &decomposed, err));
+  if (decomposed) return ST_OK;
+  if (strcmp(pn->op_type, "GatherND") == 0) {
+    if (pn->opset < 11) {
+      pn->op = OP_COUNT;
+      return ST_OK;
+    }
+    return gathernd_to_gather(g, pn, err);
+  }
   if (strcmp(pn->op_type, "Upsample") == 0) {
     if (pn->opset < 7) {
       pn->op = OP_COUNT;

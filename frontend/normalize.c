@@ -264,6 +264,8 @@ Status fe_normalize(Graph *g, ProtoNode *pn, Error *err) {
     break;
   case OP_REDUCE_MEAN:
   case OP_REDUCE_MAX:
+  case OP_REDUCE_MIN:
+  case OP_REDUCE_PROD:
   case OP_REDUCE_L2:
     if (v < 18) TRY(ints_input(g, pn, "axes", 1, err));
     break;

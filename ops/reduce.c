@@ -1,13 +1,14 @@
 /*
- * ReduceSum, ReduceMean, ReduceMax, ReduceL2 and ArgMax: shape rules and
- * reference kernels.
+ * ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd, ReduceL2 and
+ * ArgMax: shape rules and reference kernels.
  *
  * Reductions take their axes from constant input 1 (the frontend moves the
  * older `axes` attribute there; an attribute is still accepted).  No axes
  * means "all axes", or the identity when noop_with_empty_axes=1.  Floats
  * accumulate in double, integers in wrapping 64-bit; the reduction over an
- * empty set gives 0 (Sum, L2), NaN (Mean of floats) or the lowest value of
- * the type (Max: -inf for floats, false for bool).
+ * empty set gives 0 (Sum, L2), 1 (Prod), NaN (Mean of floats), the lowest
+ * value of the type (Max: -inf for floats, false for bool) or the highest
+ * (Min: +inf, true).
  */
 #include "linalg.h"
 
@@ -15,7 +16,7 @@
 #include <math.h>
 #include <string.h>
 
-typedef enum ReduceKind { RED_SUM, RED_MEAN, RED_MAX, RED_L2 } ReduceKind;
+typedef enum ReduceKind { RED_SUM, RED_MEAN, RED_MAX, RED_MIN, RED_PROD, RED_L2 } ReduceKind;
 
 typedef struct ReducePlan {
   bool noop;                    /* identity: empty axes with noop_with_empty_axes */
@@ -80,7 +81,7 @@ static Status reduce_plan(const Node *n, const void *axes_data, ReducePlan *p, E
 
 static Status shape_reduce(Node *n, ReduceKind kind, Error *err) {
   const Value *x = n->inputs[0];
-  if (!linalg_numeric(x->dtype) && !(kind == RED_MAX && x->dtype == DT_BOOL))
+  if (!linalg_numeric(x->dtype) && !((kind == RED_MAX || kind == RED_MIN) && x->dtype == DT_BOOL))
     return err_set(err, ST_UNSUPPORTED, "%s on %s is not supported", op_name(n->op),
                    dtype_name(x->dtype));
   ReducePlan p;
@@ -93,6 +94,22 @@ static int64_t int_lowest(DType t) {
   if (t == DT_INT4) return -8;
   if (t == DT_INT2) return -2;
   return -(int64_t)((UINT64_C(1) << (8 * dtype_size(t) - 1)) - 1) - 1;
+}
+
+/* The largest value of an integer type (the identity of Min), as the bits
+ * dtype_store_* take. */
+static LinalgKey int_highest(LinalgKind lk, DType t) {
+  LinalgKey k;
+  if (lk == LK_SIGNED) {
+    k.s = -(int_lowest(t) + 1);
+    return k;
+  }
+  if (t == DT_BOOL) k.u = 1;
+  else if (t == DT_UINT4) k.u = 15;
+  else if (t == DT_UINT2) k.u = 3;
+  else if (dtype_size(t) >= 8) k.u = UINT64_MAX;
+  else k.u = (UINT64_C(1) << (8 * dtype_size(t))) - 1;
+  return k;
 }
 
 static Status eval_reduce(const Node *n, ReduceKind kind, const void *const in[],
@@ -128,14 +145,15 @@ static Status eval_reduce(const Node *n, ReduceKind kind, const void *const in[]
   }
   /* Floats (and every L2) in double, integer sums in 64 bits, Max in keys. */
   bool use_f = lk == LK_FLOAT || kind == RED_L2;
-  bool use_key = !use_f && kind == RED_MAX;
+  bool use_key = !use_f && (kind == RED_MAX || kind == RED_MIN);
   int64_t kidx[IR_MAX_RANK] = {0}, base = 0;
   for (int64_t o = 0; o < onum; o++) {
     size_t io = (size_t)o;
-    double af = kind == RED_MAX ? -INFINITY : 0.0;
-    uint64_t ai = 0;
+    double af = kind == RED_MAX ? -INFINITY : kind == RED_MIN ? INFINITY : kind == RED_PROD ? 1.0 : 0.0;
+    uint64_t ai = kind == RED_PROD ? 1 : 0;
     LinalgKey ak;
-    if (lk == LK_SIGNED) ak.s = int_lowest(t);
+    if (kind == RED_MIN) ak = int_highest(lk, t);
+    else if (lk == LK_SIGNED) ak.s = int_lowest(t);
     else ak.u = 0;
     int64_t ridx[IR_MAX_RANK] = {0}, e = base;
     for (int64_t c = 0; c < count; c++) {
@@ -144,10 +162,15 @@ static Status eval_reduce(const Node *n, ReduceKind kind, const void *const in[]
         if (kind == RED_L2) af += v * v;
         else if (kind == RED_MAX) {
           if (v > af || v != v) af = v;
-        } else af += v;
+        } else if (kind == RED_MIN) {
+          if (v < af || v != v) af = v;
+        } else if (kind == RED_PROD) af *= v;
+        else af += v;
       } else if (use_key) {
         LinalgKey k = linalg_key(lk, t, in[0], (size_t)e);
-        if (linalg_key_gt(lk, k, ak)) ak = k;
+        if (kind == RED_MAX ? linalg_key_gt(lk, k, ak) : linalg_key_gt(lk, ak, k)) ak = k;
+      } else if (kind == RED_PROD) {
+        ai *= linalg_ld_bits(t, in[0], (size_t)e); /* wraps like the type's own product */
       } else ai += linalg_ld_bits(t, in[0], (size_t)e);
       for (int i = nr - 1; i >= 0; i--) {
         e += rstr[i];
@@ -184,6 +207,8 @@ Status shape_reduce_sum(Graph *g, Node *n, Error *err) { return shape_reduce(n, 
 Status shape_reduce_mean(Graph *g, Node *n, Error *err) { return shape_reduce(n, RED_MEAN, err); }
 Status shape_reduce_max(Graph *g, Node *n, Error *err) { return shape_reduce(n, RED_MAX, err); }
 Status shape_reduce_l2(Graph *g, Node *n, Error *err) { return shape_reduce(n, RED_L2, err); }
+Status shape_reduce_min(Graph *g, Node *n, Error *err) { return shape_reduce(n, RED_MIN, err); }
+Status shape_reduce_prod(Graph *g, Node *n, Error *err) { return shape_reduce(n, RED_PROD, err); }
 
 Status eval_reduce_sum(const Node *n, const void *const in[], void *const out[], Error *err) {
   return eval_reduce(n, RED_SUM, in, out, err);
@@ -248,4 +273,10 @@ Status eval_arg_max(const Node *n, const void *const in[], void *const out[], Er
       y[o * inner + i] = bi;
     }
   return ST_OK;
+}
+Status eval_reduce_min(const Node *n, const void *const in[], void *const out[], Error *err) {
+  return eval_reduce(n, RED_MIN, in, out, err);
+}
+Status eval_reduce_prod(const Node *n, const void *const in[], void *const out[], Error *err) {
+  return eval_reduce(n, RED_PROD, in, out, err);
 }

@@ -84,6 +84,8 @@ static double f_log(double x, const UnaryParams *p) { (void)p; return log(x); }
 static double f_reciprocal(double x, const UnaryParams *p) { (void)p; return 1.0 / x; }
 static double f_sqrt(double x, const UnaryParams *p) { (void)p; return sqrt(x); }
 static double f_tanh(double x, const UnaryParams *p) { (void)p; return tanh(x); }
+static double f_sin(double x, const UnaryParams *p) { (void)p; return sin(x); }
+static double f_cos(double x, const UnaryParams *p) { (void)p; return cos(x); }
 
 static double f_sigmoid(double x, const UnaryParams *p) {
   (void)p;
@@ -138,6 +140,8 @@ FLOAT_UNARY(log)
 FLOAT_UNARY(reciprocal)
 FLOAT_UNARY(sqrt)
 FLOAT_UNARY(tanh)
+FLOAT_UNARY(sin)
+FLOAT_UNARY(cos)
 FLOAT_UNARY(sigmoid)
 FLOAT_UNARY(hard_swish)
 

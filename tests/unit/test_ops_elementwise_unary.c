@@ -161,7 +161,11 @@ static void rounding_and_transcendentals(void **state) {
   t_assert_f32(l, (float[]){NAN, NAN, -0.693147181f, 0.693147181f}, 4, 1e-7);
   t_assert_f32(th, (float[]){-0.905148254f, -0.462117157f, 0.462117157f, 0.964027580f}, 4, 1e-7);
   t_assert_f32(er, (float[]){-0.966105146f, -0.520499878f, 0.520499878f, 0.995322265f}, 4, 1e-7);
-  free(c), free(f), free(e), free(l), free(th), free(er);
+  float *sn = t_run_ok(g, t_node(g, OP_SIN, 1, &in, 1));
+  float *cs = t_run_ok(g, t_node(g, OP_COS, 1, &in, 1));
+  t_assert_f32(sn, (float[]){-0.997494987f, -0.479425539f, 0.479425539f, 0.909297427f}, 4, 1e-7);
+  t_assert_f32(cs, (float[]){0.0707372017f, 0.877582562f, 0.877582562f, -0.416146837f}, 4, 1e-7);
+  free(c), free(f), free(e), free(l), free(th), free(er), free(sn), free(cs);
   ir_graph_free(g);
 }
 

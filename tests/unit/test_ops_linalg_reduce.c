@@ -249,10 +249,59 @@ static void topk_uint64_and_errors(void **state) {
   case_free(&c);
 }
 
+/* ReduceMin and ReduceProd, hand-computed: floats, a NaN that must
+ * propagate, wrapping int32 products, unsigned and bool minima, and the
+ * empty reduction (identity 1 / +inf). */
+static void reduce_min_prod(void **state) {
+  (void)state;
+  Case c = case_new(OP_REDUCE_MIN, 2, 1, 18);
+  case_f32(&c, 0, 2, (int64_t[]){2, 3}, (float[]){3, -1, 2, 5, NAN, -7});
+  case_const(&c, 1, DT_INT64, 1, (int64_t[]){1}, (int64_t[]){1});
+  case_int(&c, "keepdims", 0);
+  case_run(&c);
+  assert_true(((float *)c.out[0])[0] == -1.0f);
+  assert_true(isnan(((float *)c.out[0])[1]));
+  case_free(&c);
+  c = case_new(OP_REDUCE_PROD, 2, 1, 18);
+  case_f32(&c, 0, 2, (int64_t[]){2, 3}, (float[]){1, 2, 3, -0.5f, 4, 2});
+  case_const(&c, 1, DT_INT64, 1, (int64_t[]){1}, (int64_t[]){0});
+  case_run(&c);
+  assert_shape(&c, 0, 2, (int64_t[]){1, 3});
+  assert_f32_near(c.out[0], (float[]){-0.5f, 8, 6}, 3, 0);
+  case_free(&c);
+  c = case_new(OP_REDUCE_PROD, 1, 1, 13); /* no axes: all of them */
+  case_const(&c, 0, DT_INT32, 1, (int64_t[]){3}, (int32_t[]){65536, 65536, -3});
+  case_int(&c, "keepdims", 0);
+  case_run(&c);
+  assert_int_equal(((int32_t *)c.out[0])[0], 0); /* 2^32 wraps to 0 in int32 */
+  case_free(&c);
+  c = case_new(OP_REDUCE_MIN, 2, 1, 18);
+  case_const(&c, 0, DT_UINT8, 2, (int64_t[]){2, 2}, (uint8_t[]){200, 255, 7, 9});
+  case_const(&c, 1, DT_INT64, 1, (int64_t[]){1}, (int64_t[]){1});
+  case_int(&c, "keepdims", 0);
+  case_run(&c);
+  assert_memory_equal(c.out[0], ((uint8_t[]){200, 7}), 2);
+  case_free(&c);
+  c = case_new(OP_REDUCE_MIN, 2, 1, 20);
+  case_const(&c, 0, DT_BOOL, 2, (int64_t[]){3, 2}, (uint8_t[]){0, 1, 1, 1, 1, 0});
+  case_const(&c, 1, DT_INT64, 1, (int64_t[]){1}, (int64_t[]){1});
+  case_run(&c);
+  assert_memory_equal(c.out[0], ((uint8_t[]){0, 1, 0}), 3);
+  case_free(&c);
+  c = case_new(OP_REDUCE_PROD, 2, 1, 18); /* reducing an empty axis: the identity */
+  case_f32(&c, 0, 2, (int64_t[]){2, 0}, (float[]){0});
+  case_const(&c, 1, DT_INT64, 1, (int64_t[]){1}, (int64_t[]){1});
+  case_int(&c, "keepdims", 0);
+  case_run(&c);
+  assert_f32_near(c.out[0], (float[]){1, 1}, 2, 0);
+  case_free(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(reduce_sum_keepdims),   cmocka_unit_test(reduce_all_and_noop),
       cmocka_unit_test(reduce_max_l2),         cmocka_unit_test(reduce_empty_set),
+      cmocka_unit_test(reduce_min_prod),
       cmocka_unit_test(reduce_int_and_bool),   cmocka_unit_test(reduce_bad_axes),
       cmocka_unit_test(argmax_cases),          cmocka_unit_test(cumsum_1d_flags),
       cmocka_unit_test(cumsum_2d_runtime_axis), cmocka_unit_test(topk_ties_and_smallest),

@@ -2,15 +2,29 @@
  * The LLVM backend: a static, verified Graph becomes one object file (or
  * assembly / LLVM IR text) plus a C header.
  *
+ * The driver of the backend sits at the top of codegen/:
+ *
+ *   emit.c          cg_compile: plan, module, link kernels, optimize, emit,
+ *                   header; weights as read-only globals and the entry
+ *                   points (<prefix>_run, <prefix>_run_parallel): one call
+ *                   per node
+ *   parallel.c      the parallel-for hook: task trampolines and the
+ *                   dispatch of a partitioned kernel at its call site
  *   memplan.c       workspace offsets from liveness
  *   descriptors.c   constant LLVM mirrors of the nodes the reference kernels read
  *   kernels.c       the reference kernels as embedded bitcode, linked per model
- *   lower*.c        specialized vector lowerings (GEMM, conv, attention, ...)
- *   emit.c          weights as read-only globals and the <prefix>_run entry
- *                   point: one direct call per node
+ *   lower.c         the lowering table (op -> specialized lowering)
  *   weights_file.c  --weights=FILE: weights moved out of the .o
  *   target.c        target machine, optimization pipeline, emission
  *   header.c        the generated header
+ *
+ * and each kernel family has a folder of its own:
+ *
+ *   gemm/           MatMul, Gemm, FusedMatMul: packed register-tiled GEMM
+ *   conv/           Conv, FusedConv, depthwise, pooling, BatchNormalization
+ *   attention/      onnxc.Attention: flash-style attention
+ *   vec/            loops, vector math, elementwise maps, row kernels
+ *                   (softmax, layernorm, reductions), transposes, epilogues
  *
  * A node either has a specialized lowering or calls its op's reference
  * kernel with a constant descriptor of the node (shapes, attributes), so

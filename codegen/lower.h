@@ -11,7 +11,7 @@
  * own with all shapes constant.
  *
  * Adding a lowering: write `Status cg_lower_<fn>(CgCtx*, const Node*, ...)`
- * in codegen/lower_<family>.c and add it to the table in lower.c.
+ * in codegen/<family>/lower_<op>.c and add it to the table in lower.c.
  */
 #ifndef ONNXC_CODEGEN_LOWER_H
 #define ONNXC_CODEGEN_LOWER_H
@@ -43,7 +43,7 @@ typedef Status (*CgLowerFn)(CgCtx *c, const Node *n, LLVMValueRef const in[],
 Status cg_lower_node(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[],
                      bool *handled, Error *err);
 
-/* ---- the lowerings (codegen/lower_<family>.c) ---- */
+/* ---- the lowerings (codegen/<family>/lower_*.c) ---- */
 Status cg_lower_matmul(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
 Status cg_lower_gemm(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
 Status cg_lower_abs(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);

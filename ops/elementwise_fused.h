@@ -2,7 +2,7 @@
  * The program encoding of onnxc.FusedElementwise (see ops/elementwise_fused.c
  * for the full op semantics), shared by the op's shape rule and reference
  * kernel, the fuse-elementwise pass that writes programs, and the vector
- * lowering (codegen/lower_fused_elementwise.c) that compiles them.
+ * lowering (codegen/vec/lower_fused_elementwise.c) that compiles them.
  */
 #ifndef ONNXC_OPS_ELEMENTWISE_FUSED_H
 #define ONNXC_OPS_ELEMENTWISE_FUSED_H

@@ -1,5 +1,5 @@
 /*
- * Micro-benchmark of the onnxc.Attention lowering (codegen/attn_emit.c),
+ * Micro-benchmark of the onnxc.Attention lowering (codegen/attention/attn_emit.c),
  * single thread: ViT-B/16's attention [12 heads, 197 x 64] (12 per
  * inference) and Swin-T's windows [64 windows, 3 heads, 49 x 32] with its
  * relative-position bias, T2T-ViT's long token-transformer stages [1, 3136,
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "codegen/attn_emit.h"
+#include "codegen/attention/attn_emit.h"
 #include "ops/ops.h"
 #include "bench/micro/micro_util.h"
 

@@ -1,5 +1,5 @@
 /*
- * Micro-benchmark of the conv lowerings (codegen/lower_conv.c): compiles
+ * Micro-benchmark of the conv lowerings (codegen/conv/lower_conv.c): compiles
  * single-Conv graphs with cg_compile (-O3, host cpu), links each .o into a
  * shared object, and times <prefix>_run (median of 25 runs after warm-up).
  * The reference-kernel path is the same graph with the weights passed as

@@ -1,5 +1,5 @@
 /*
- * Micro-benchmark of the vector lowerings in codegen/lower_elementwise.c on
+ * Micro-benchmark of the vector lowerings in codegen/vec/lower_elementwise.c on
  * ViT-B/16 shapes, single thread: Softmax [12,197,197], LayerNorm
  * [197,768], Gelu [197,3072] (erf and tanh forms) and a bias Add
  * [197,768] + [768].  Each is a one-node graph compiled with cg_compile

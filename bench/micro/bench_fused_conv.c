@@ -1,5 +1,5 @@
 /*
- * Micro-benchmark of the onnxc.FusedConv lowering (codegen/lower_fused_conv.c):
+ * Micro-benchmark of the onnxc.FusedConv lowering (codegen/conv/lower_fused_conv.c):
  * Conv -> BatchNormalization -> activation [-> Add residual] graphs go
  * through the full pass pipeline (so fold-batchnorm + fuse-epilogues build
  * the FusedConv), are compiled with cg_compile (-O3, host cpu), linked into
@@ -23,7 +23,7 @@
 #include "ir/graph.h"
 #include "ops/ops.h"
 #include "bench/micro/micro_util.h"
-#include "codegen/conv_epilogue.h"
+#include "codegen/conv/conv_epilogue.h"
 #include "passes/pass.h"
 
 typedef struct Case {

@@ -1,6 +1,6 @@
 /*
  * Micro-benchmark of the onnxc.FusedMatMul lowering
- * (codegen/lower_fused_matmul.c) on the ViT-B/16 MLP shapes, single
+ * (codegen/gemm/lower_fused_matmul.c) on the ViT-B/16 MLP shapes, single
  * thread: the fused product (MatMul + bias + Gelu or Relu, and fc2's MatMul
  * + bias + residual, fused by the real pass pipeline) against the plain lowered
  * MatMul of the same shape and against the unfused chain (MatMul, Add,

@@ -1,5 +1,5 @@
 /*
- * Micro-benchmark of the MatMul lowering (codegen/lower_gemm.c) on the
+ * Micro-benchmark of the MatMul lowering (codegen/gemm/lower_gemm.c) on the
  * ViT-B/16 product shapes, single thread: each shape is one MatMul graph
  * compiled with cg_compile (-O3, host CPU) into a shared object, timed as
  * the median of 25 runs after 3 warm-ups, once with the lowering and once
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "codegen/gemm_emit.h"
+#include "codegen/gemm/gemm_emit.h"
 #include "ops/ops.h"
 #include "bench/micro/micro_util.h"
 

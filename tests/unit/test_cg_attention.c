@@ -1,6 +1,6 @@
 /*
  * Differential tests of the onnxc.Attention lowering (codegen/
- * lower_attention.c, codegen/attn_emit.c): graphs of independent Attention
+ * lower_attention.c, codegen/attention/attn_emit.c): graphs of independent Attention
  * nodes built by hand with sizes around the vector width and the key block
  * (1, 7, 49, 64, 65, 197), head dims 8..80, 1/3/12 heads, several scales,
  * biases of every broadcast form (constant [1,H,N,M], Swin's [nW,H,N,M]

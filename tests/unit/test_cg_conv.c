@@ -1,5 +1,5 @@
 /*
- * Differential tests of the conv-family lowerings (codegen/lower_conv.c):
+ * Differential tests of the conv-family lowerings (codegen/conv/lower_conv.c):
  * single-node graphs built by hand with random shapes and attributes are
  * compiled through the real backend, run, and compared with the reference
  * evaluator.  Each case first checks, in the emitted LLVM IR, that the

@@ -1,5 +1,5 @@
 /*
- * Differential tests of codegen/lower_elementwise.c: graphs of float32
+ * Differential tests of codegen/vec/lower_elementwise.c: graphs of float32
  * elementwise, normalization, reduction and Transpose nodes on random
  * shapes built from odd sizes (1, 3, 7, 15, 17, 197, 768, 1001) are
  * compiled through the real backend and compared with the reference

@@ -1,6 +1,6 @@
 /*
  * Differential tests of the onnxc.FusedConv and onnxc.SiLU lowerings
- * (codegen/lower_fused_conv.c, codegen/epilogue.c).  Graphs are built the
+ * (codegen/conv/lower_fused_conv.c, codegen/vec/epilogue.c).  Graphs are built the
  * way exporters write them -- Conv -> BatchNormalization -> activation,
  * with a residual Add before or after the activation -- and run through
  * the full pass pipeline, so the real fold-batchnorm / canonicalize /

@@ -1,6 +1,6 @@
 /*
  * Differential tests of the onnxc.FusedMatMul lowering
- * (codegen/lower_fused_matmul.c on the GEMM kernels of codegen/gemm_emit.c):
+ * (codegen/gemm/lower_fused_matmul.c on the GEMM kernels of codegen/gemm/gemm_emit.c):
  * graphs of MatMul -> Add(constant bias) -> activation [-> Add(residual)]
  * chains (and Gemm with bias) go through the FULL pass pipeline, so the
  * real fuse-epilogues pass creates the fused nodes; the test asserts they

@@ -1,6 +1,6 @@
 /*
- * Differential tests of the MatMul / Gemm lowering (codegen/lower_gemm.c,
- * codegen/gemm_emit.c): graphs of many independent MatMul or Gemm nodes
+ * Differential tests of the MatMul / Gemm lowering (codegen/gemm/lower_gemm.c,
+ * codegen/gemm/gemm_emit.c): graphs of many independent MatMul or Gemm nodes
  * with random odd sizes (not multiples of the vector width, size 1, more
  * than one K and N cache block), constant and runtime B, batched operands
  * with broadcasting, and every Gemm attribute / bias-shape variant.  Each

@@ -1,5 +1,5 @@
 /*
- * Accuracy of the vector math in codegen/vec_math.c, measured through the
+ * Accuracy of the vector math in codegen/vec/vec_math.c, measured through the
  * real backend: a one-node graph (Exp, Log, Tanh, Sigmoid, Erf) is compiled
  * for the host, run on a dense sweep plus special values, and every lane is
  * compared with double-precision libm.  Bounds: <= 4 float32 ulp for exp,

@@ -1,5 +1,5 @@
 /*
- * codegen/conv_epilogue.c: the FusedConv epilogue at the output stores of
+ * codegen/conv/conv_epilogue.c: the FusedConv epilogue at the output stores of
  * the conv emitters (see conv_epilogue.h).  The residual offset is the
  * pointer difference from the kernel's Y parameter; the stores are built
  * from Y by inbounds GEPs, so instcombine folds the difference back into
@@ -7,7 +7,7 @@
  */
 #include "conv_epilogue.h"
 
-#include "epilogue.h"
+#include "../vec/epilogue.h"
 
 static bool has_residual(const CvConv *cv) { return cv->epi && cv->epi->r; }
 

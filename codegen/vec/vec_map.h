@@ -12,7 +12,7 @@
 #ifndef ONNXC_CODEGEN_VEC_MAP_H
 #define ONNXC_CODEGEN_VEC_MAP_H
 
-#include "lower.h"
+#include "../lower.h"
 
 #define VMAP_MAX_IN 4
 

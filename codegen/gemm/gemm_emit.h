@@ -1,6 +1,6 @@
 /*
  * The float32 matrix-product code generator behind the MatMul and Gemm
- * lowerings (codegen/lower_gemm.c decides what a node is and fills a
+ * lowerings (codegen/gemm/lower_gemm.c decides what a node is and fills a
  * GemmPlan; this emits the IR).
  *
  * The generated kernel is a register-tiled micro-kernel (MR rows x NV
@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lower.h"
+#include "../lower.h"
 
 /* Register tile and cache blocking chosen for a target (gemm_choose_tile). */
 typedef struct GemmTile {
@@ -72,7 +72,7 @@ Status gemm_emit(CgCtx *c, const GemmPlan *p, LLVMValueRef a, LLVMValueRef b, LL
 Status gemm_emit_fused(CgCtx *c, const GemmPlan *p, LLVMValueRef a, LLVMValueRef b,
                        LLVMValueRef bias, LLVMValueRef res, LLVMValueRef y, Error *err);
 
-/* The MatMul lowering (codegen/lower_gemm.c) with a fused bias ([N], NULL
+/* The MatMul lowering (codegen/gemm/lower_gemm.c) with a fused bias ([N], NULL
  * for none) and epilogue: plain MatMul passes NULL, NULL.  When epi has a
  * residual, r is its Value (broadcastable to the output) and rptr its data;
  * epi's strides and offsets are filled here.  *handled = false when the

@@ -23,8 +23,8 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "vec_loops.h"
-#include "vec_math.h"
+#include "../vec/vec_loops.h"
+#include "../vec/vec_math.h"
 
 
 enum { MAXQR = 8, MAXKV = 4, MAXCV = 4 };

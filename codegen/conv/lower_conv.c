@@ -1,5 +1,5 @@
 /*
- * codegen/lower_conv.c: specialized lowerings for the convolutional ops
+ * codegen/conv/lower_conv.c: specialized lowerings for the convolutional ops
  * (Conv, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool,
  * BatchNormalization).  This file only decides coverage and picks an
  * emitter (conv_emit.h); anything it does not cover -- other dtypes, 1-D

@@ -23,8 +23,8 @@
 
 #include <stdbool.h>
 
-#include "../ops/fused.h"
-#include "lower.h"
+#include "../../ops/fused.h"
+#include "../lower.h"
 
 typedef struct CgEpilogue {
   FusedAct act;

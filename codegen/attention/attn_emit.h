@@ -1,6 +1,6 @@
 /*
  * The float32 flash-attention code generator behind the onnxc.Attention
- * lowering (codegen/lower_attention.c checks the node and fills an
+ * lowering (codegen/attention/lower_attention.c checks the node and fills an
  * AttnPlan; this emits the IR).
  *
  * Keys go in chunks of at most ATTN_KT_MAX_BYTES / (4 D) keys: a chunk of K
@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lower.h"
+#include "../lower.h"
 
 /* Stack bounds (bytes): the transposed key chunk (256 keys at D = 64; at
  * least one vector of keys, so D <= 1024 even at 16 lanes) and the state

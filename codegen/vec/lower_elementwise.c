@@ -12,7 +12,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "lower.h"
+#include "../lower.h"
 #include "vec_map.h"
 #include "vec_math.h"
 #include "vec_rows.h"

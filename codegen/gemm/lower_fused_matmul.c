@@ -1,7 +1,7 @@
 /*
  * onnxc.FusedMatMul lowering (semantics in ops/fused.c): the MatMul GEMM
- * kernel of codegen/gemm_emit.c with the bias added, the activation and
- * the residual applied (codegen/epilogue.c, honoring residual_first) on
+ * kernel of codegen/gemm/gemm_emit.c with the bias added, the activation and
+ * the residual applied (codegen/vec/epilogue.c, honoring residual_first) on
  * each output vector at the last K block's store, while it is still in a
  * register.  The MatMul planning (batching, constant B packing, runtime B)
  * is lower_gemm.c's; this file only checks the fused operands and supplies
@@ -10,9 +10,9 @@
  * operands, a bias that is not [N] float32 and unsupported epilogue
  * attributes fall back to the reference kernel.
  */
-#include "epilogue.h"
+#include "../vec/epilogue.h"
 #include "gemm_emit.h"
-#include "lower.h"
+#include "../lower.h"
 
 static LLVMValueRef fused_matmul_hook(void *ctx, CgCtx *c, LLVMBuilderRef b, LLVMValueRef acc,
                                       LLVMValueRef r) {

@@ -1,7 +1,7 @@
 /*
  * onnxc.Attention lowering (semantics in ops/attention.c): float32
  * softmax(scale * Q.K^T + bias) . V by the flash-attention kernel of
- * codegen/attn_emit.c, which never materializes the score matrix.  This
+ * codegen/attention/attn_emit.c, which never materializes the score matrix.  This
  * file checks the node (float32, static shapes, identical leading dims,
  * a bias broadcastable to [..., N, M] whose last dim is contiguous or
  * broadcast) and computes the bias strides and per-leading-index offsets.
@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ops/ops.h"
+#include "../../ops/ops.h"
 #include "attn_emit.h"
-#include "lower.h"
+#include "../lower.h"
 
 static bool is_f32_static(const Value *v) {
   return v && v->dtype == DT_FLOAT32 && ir_value_is_static(v);

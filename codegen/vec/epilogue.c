@@ -1,5 +1,5 @@
 /*
- * codegen/epilogue.c: the activation + residual epilogue of the fused ops
+ * codegen/vec/epilogue.c: the activation + residual epilogue of the fused ops
  * as vector IR (contract in epilogue.h).  Each activation follows the
  * reference formula of ops/fused.c, including its NaN behaviour (Relu,
  * HardSigmoid and HardSwish pass NaN through) and its Clip ordering (the

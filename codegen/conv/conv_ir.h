@@ -1,6 +1,6 @@
 /*
  * Small LLVM IR building helpers shared by the Conv / pooling /
- * BatchNormalization lowerings (codegen/lower_conv.c and the conv_*.c
+ * BatchNormalization lowerings (codegen/conv/lower_conv.c and the conv_*.c
  * emitters): constants, float element addressing, vector loads and stores
  * (plain, strided through a shuffle, masked), FMA, counted loops with an
  * i64 induction variable, and allocas placed in the entry block so that
@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "lower.h"
+#include "../lower.h"
 
 typedef struct CvB {
   CgCtx *c;

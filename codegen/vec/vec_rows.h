@@ -8,7 +8,7 @@
 #ifndef ONNXC_CODEGEN_VEC_ROWS_H
 #define ONNXC_CODEGEN_VEC_ROWS_H
 
-#include "lower.h"
+#include "../lower.h"
 
 typedef enum VrReduce { VR_SUM, VR_MEAN, VR_MAX } VrReduce;
 

@@ -9,7 +9,7 @@
 #ifndef ONNXC_CODEGEN_VEC_LOOPS_H
 #define ONNXC_CODEGEN_VEC_LOOPS_H
 
-#include "lower.h"
+#include "../lower.h"
 
 typedef struct VlLoop {
   LLVMBasicBlockRef header, exit;

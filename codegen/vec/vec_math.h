@@ -14,7 +14,7 @@
 #ifndef ONNXC_CODEGEN_VEC_MATH_H
 #define ONNXC_CODEGEN_VEC_MATH_H
 
-#include "lower.h"
+#include "../lower.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 LLVMTypeRef vm_f32(CgCtx *c);

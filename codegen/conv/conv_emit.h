@@ -1,5 +1,5 @@
 /*
- * The conv-family code generators behind codegen/lower_conv.c.
+ * The conv-family code generators behind codegen/conv/lower_conv.c.
  *
  * lower_conv.c decides whether a node is covered (float32, 2-D, constant
  * weights) and reads its geometry into a CvConv (conv_geom.c); one of the
@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lower.h"
+#include "../lower.h"
 
 /* The epilogue of an onnxc.FusedConv (lower_fused_conv.c, conv_epilogue.c):
  * each output vector goes through cg_epilogue_finish (epilogue.h) just

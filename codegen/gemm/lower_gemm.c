@@ -1,6 +1,6 @@
 /*
  * MatMul and Gemm lowerings for float32: decide whether a node fits the
- * generated matrix-product kernel (codegen/gemm_emit.c) and describe it as
+ * generated matrix-product kernel (codegen/gemm/gemm_emit.c) and describe it as
  * a GemmPlan.  A constant B is packed here, at compile time, into the
  * micro-kernel's panel layout (transB folded into the packing); a constant
  * transposed A is stored transposed.  Everything else that is odd (1-D
@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ops/ops.h"
+#include "../../ops/ops.h"
 #include "gemm_emit.h"
-#include "lower.h"
+#include "../lower.h"
 
 enum {
   GEMM_MAX_BATCHES = 1 << 16, /* offset tables are compile-time constants */

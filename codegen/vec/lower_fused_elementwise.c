@@ -3,14 +3,14 @@
  * in ops/elementwise_fused.c) is compiled, instruction by instruction, into
  * straight-line vector IR inside one vec_map broadcast loop, so a whole
  * chain of elementwise ops costs one pass over memory.  The per-op vector
- * formulas are those of codegen/lower_elementwise.c (NaN behaviour
+ * formulas are those of codegen/vec/lower_elementwise.c (NaN behaviour
  * included).  Nodes with more than VMAP_MAX_IN inputs or broadcast
  * patterns vec_map cannot plan keep the reference kernel.
  */
 #include <math.h>
 
-#include "../ops/elementwise_fused.h"
-#include "lower.h"
+#include "../../ops/elementwise_fused.h"
+#include "../lower.h"
 #include "vec_map.h"
 #include "vec_math.h"
 

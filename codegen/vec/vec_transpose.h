@@ -9,7 +9,7 @@
 #ifndef ONNXC_CODEGEN_VEC_TRANSPOSE_H
 #define ONNXC_CODEGEN_VEC_TRANSPOSE_H
 
-#include "lower.h"
+#include "../lower.h"
 
 /* Emits the kernel and its call at c->b and returns true, or returns false
  * (emitting nothing) when x is not float32 or perm is not such a swap. */

@@ -1,5 +1,5 @@
 /*
- * codegen/lower_fused_conv.c: onnxc.FusedConv and onnxc.SiLU (semantics in
+ * codegen/conv/lower_fused_conv.c: onnxc.FusedConv and onnxc.SiLU (semantics in
  * ops/fused.c).  FusedConv reuses the plain Conv emitters (direct, 1x1,
  * depthwise; coverage decided by lower_conv.c) with the epilogue of
  * epilogue.h applied where each output vector is stored, so a fused
@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "conv_epilogue.h"
-#include "epilogue.h"
-#include "vec_map.h"
-#include "vec_math.h"
+#include "../vec/epilogue.h"
+#include "../vec/vec_map.h"
+#include "../vec/vec_math.h"
 
 
 static bool residual_fits(const Value *r, const Value *y) {

@@ -58,7 +58,11 @@ typedef struct CgOptions {
   bool print_kernels;        /* one line per node: specialized lowering or reference kernel */
   bool reference_kernels_only; /* no specialized lowering: every node calls its
                                  reference kernel (debugging, benchmarks) */
-  bool sanitize_address;      /* instrument the code with AddressSanitizer (tests: the
+  double min_task_ns;         /* parallel grain (parallel.h); 0: the default.  Tests pass a
+                                tiny value so that every partitioned kernel splits. */
+  bool sanitize_address;
+  bool sanitize_thread;       /* instrument the code with ThreadSanitizer (tests of the
+                                parallel hook: link with -fsanitize=thread) */      /* instrument the code with AddressSanitizer (tests: the
                                 program must then link with -fsanitize=address) */
   FILE *log;                 /* memory plan output; stderr if NULL */
 } CgOptions;

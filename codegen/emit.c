@@ -17,6 +17,7 @@
 #include "kernels.h"
 #include "lower.h"
 #include "memplan.h"
+#include "parallel.h"
 #include "target.h"
 #include "weights_file.h"
 
@@ -27,7 +28,7 @@ typedef struct Emit {
   LLVMModuleRef mod;
   LLVMBuilderRef b;
   LLVMValueRef fn;
-  LLVMValueRef inputs, outputs, ws;   /* the run function's parameters */
+  LLVMValueRef inputs, outputs, ws;   /* the run body's parameters (and par, the hook) */
   LLVMValueRef *weights;              /* by value id */
   LLVMValueRef err_buf;               /* Error struct the kernels may fill */
   LLVMValueRef fail_block_status;     /* phi in the failure block */
@@ -96,6 +97,22 @@ static LLVMValueRef kernel_fn(Emit *e, const Node *n, Error *err) {
   return f;
 }
 
+/* One --print-kernels line: the path a node takes and how it may split. */
+static void log_kernel(FILE *f, const Node *n, bool handled, const CgParInfo *p) {
+  char how[64];
+  if (!handled)
+    snprintf(how, sizeof how, "serial");
+  else if (!p->partitioned)
+    snprintf(how, sizeof how, "serial");
+  else if (p->max_tasks < 2)
+    snprintf(how, sizeof how, "serial (%.1f us < 2 grains)", p->cost_ns / 1000.0);
+  else
+    snprintf(how, sizeof how, "parallel <= %lld tasks of %lld units", (long long)p->max_tasks,
+             (long long)p->units);
+  fprintf(f, "  %-10s %-22s %-40s %s\n", handled ? "lowered" : "reference", op_name(n->op), how,
+          n->name);
+}
+
 static Status emit_node(Emit *e, const Node *n, Error *err) {
   /* Loop bodies are nested graphs that only the evaluator runs; a Loop left
    * after constant folding depends on run-time data. */
@@ -114,10 +131,9 @@ static Status emit_node(Emit *e, const Node *n, Error *err) {
   bool handled = false;
   e->lower.b = e->b;
   e->lower.run_fn = e->fn;
+  e->lower.par_last = (CgParInfo){0};
   TRY(cg_lower_node(&e->lower, n, inp, outp, &handled, err));
-  if (e->kernel_log)
-    fprintf(e->kernel_log, "  %-10s %-22s %s\n", handled ? "lowered" : "reference", op_name(n->op),
-            n->name);
+  if (e->kernel_log) log_kernel(e->kernel_log, n, handled, &e->lower.par_last);
   if (handled) return ST_OK;
   LLVMValueRef desc;
   TRY(cg_desc_node(&e->desc, n, &desc, err));
@@ -177,12 +193,14 @@ static void emit_memcpy(Emit *e, LLVMValueRef dst, LLVMValueRef src, size_t n) {
   LLVMBuildMemCpy(e->b, dst, 1, src, 1, LLVMConstInt(i64_ty(e), n, 0));
 }
 
-/* name: <prefix>_run, or the internal body that <prefix>_run_with_weights
- * calls when the weights go to a file. */
+/* The internal body every entry point calls: (inputs, outputs, workspace,
+ * par), par NULL for one thread; with --weights=FILE weights_file.c adds
+ * the weights base as a 5th parameter. */
 static Status emit_run(Emit *e, const char *name, Error *err) {
-  LLVMTypeRef params[] = {ptr_ty(e), ptr_ty(e), ptr_ty(e)};
-  LLVMTypeRef fty = LLVMFunctionType(i32_ty(e), params, 3, 0);
+  LLVMTypeRef params[] = {ptr_ty(e), ptr_ty(e), ptr_ty(e), ptr_ty(e)};
+  LLVMTypeRef fty = LLVMFunctionType(i32_ty(e), params, 4, 0);
   e->fn = LLVMAddFunction(e->mod, name, fty);
+  LLVMSetLinkage(e->fn, LLVMInternalLinkage);
   e->inputs = LLVMGetParam(e->fn, 0);
   e->outputs = LLVMGetParam(e->fn, 1);
   e->ws = LLVMGetParam(e->fn, 2);
@@ -209,6 +227,8 @@ static Status emit_run(Emit *e, const char *name, Error *err) {
   if (e->plan->workspace_size == 0) wsbad = LLVMConstInt(LLVMInt1TypeInContext(e->ctx), 0, 0);
   LLVMBuildCondBr(e->b, wsbad, bad_ws, body);
   LLVMPositionBuilderAtEnd(e->b, body);
+  e->lower.b = e->b;
+  cg_par_begin_body(&e->lower, e->b, LLVMGetParam(e->fn, 3));
 
   for (int i = 0; i < e->g->num_nodes; i++) TRY(emit_node(e, e->g->nodes[i], err));
   /* Outputs not written in place by their producer are copied at the end. */
@@ -222,6 +242,23 @@ static Status emit_run(Emit *e, const char *name, Error *err) {
   }
   LLVMBuildRet(e->b, LLVMConstInt(i32_ty(e), 0, 0));
   return ST_OK;
+}
+
+/* <prefix>_run(inputs, outputs, ws) and <prefix>_run_parallel(inputs,
+ * outputs, ws, par) on the body, for embedded weights. */
+static void emit_entries(Emit *e, const char *prefix) {
+  char name[160];
+  LLVMTypeRef p4[] = {ptr_ty(e), ptr_ty(e), ptr_ty(e), ptr_ty(e)};
+  LLVMTypeRef bty = LLVMGlobalGetValueType(e->fn);
+  for (int parallel = 0; parallel < 2; parallel++) {
+    snprintf(name, sizeof name, parallel ? "%s_run_parallel" : "%s_run", prefix);
+    LLVMValueRef fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(i32_ty(e), p4, parallel ? 4 : 3, 0));
+    LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
+    LLVMValueRef par = parallel ? LLVMGetParam(fn, 3) : LLVMConstNull(ptr_ty(e));
+    if (parallel) cg_par_emit_check(e->ctx, e->b, fn, par);
+    LLVMValueRef args[] = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), par};
+    LLVMBuildRet(e->b, LLVMBuildCall2(e->b, bty, e->fn, args, 4, ""));
+  }
 }
 
 void cg_sanitize_identifier(const char *in, char *out, size_t size) {
@@ -269,27 +306,28 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
   if (st == ST_OK) st = cg_link_kernels(e.mod, t.arch, err);
   if (st == ST_OK) st = emit_weights(&e, err);
   e.lower = (CgCtx){.ctx = e.ctx, .mod = e.mod, .td = td, .g = g, .counter = 0,
-                    .reference_only = o->reference_kernels_only};
+                    .reference_only = o->reference_kernels_only, .min_task_ns = o->min_task_ns};
   cg_target_vector_facts(t.triple, t.cpu, t.features, &e.lower.vf32, &e.lower.has_fma);
-  char run_name[160], run_w_name[160], check_name[160];
-  snprintf(run_name, sizeof run_name, "%s_run", o->prefix);
-  snprintf(run_w_name, sizeof run_w_name, "%s_run_with_weights", o->prefix);
-  snprintf(check_name, sizeof check_name, "%s_weights_check", o->prefix);
+  char names[3][160];
+  const char *exported[3] = {names[0], names[1], names[2]};
+  int num_exported = o->weights_path ? 3 : 2;
+  snprintf(names[0], sizeof names[0], o->weights_path ? "%s_run_with_weights" : "%s_run", o->prefix);
+  snprintf(names[1], sizeof names[1],
+           o->weights_path ? "%s_run_parallel_with_weights" : "%s_run_parallel", o->prefix);
+  snprintf(names[2], sizeof names[2], "%s_weights_check", o->prefix);
   CgWeightsInfo winfo = {0};
-  if (st == ST_OK) st = emit_run(&e, o->weights_path ? "onnxc.run_body" : run_name, err);
+  if (st == ST_OK) st = emit_run(&e, "onnxc.run_body", err);
   if (st == ST_OK && o->weights_path) {
     LLVMValueRef body = e.fn;
     bool body_takes_weights = false;
     st = cg_externalize_weights(e.mod, o->weights_path, &body, &body_takes_weights, &winfo, err);
     if (st == ST_OK) cg_emit_weights_entries(e.mod, o->prefix, body, body_takes_weights, &winfo);
+  } else if (st == ST_OK) {
+    cg_par_drop_weights_marker(e.mod);
+    emit_entries(&e, o->prefix);
   }
   if (st == ST_OK) {
-    const char *exported[2] = {run_name};
-    if (o->weights_path) {
-      exported[0] = run_w_name;
-      exported[1] = check_name;
-    }
-    cg_finalize_linkage(e.mod, exported, o->weights_path ? 2 : 1, t.cpu, t.features);
+    cg_finalize_linkage(e.mod, exported, num_exported, t.cpu, t.features);
     st = cg_target_emit(&t, e.mod, o, err);
   }
   if (st == ST_OK && o->header_path)

@@ -77,8 +77,33 @@ static void put_contract(FILE *f, const CgOptions *o, const char *P, const CgWei
              " *   bytes aligned to %s_WORKSPACE_ALIGN, owned by the caller, reusable between\n"
              " *   calls.  Returns 0 on success, 1 when workspace is NULL or misaligned.\n"
              " *   No global mutable state: concurrent calls with different workspaces are safe.\n"
+             " *\n"
+             " * %s_run_parallel%s(..., const onnxc_parallel *par) is the same call with\n"
+             " *   the big nodes split into tasks run through par->parallel_for (the\n"
+             " *   caller's threads; onnxc_pool.h of onnxc's runtime is one such pool).\n"
+             " *   par == NULL or par->threads == 1 runs on the calling thread only.  The\n"
+             " *   outputs are bit-identical for every thread count and task order.\n"
+             " *   Workspace: %s_WORKSPACE_SIZE_FOR_THREADS(par->threads) bytes.  Returns 4\n"
+             " *   when par->threads < 1, or > 1 with a NULL parallel_for.  Each thread that\n"
+             " *   runs tasks needs 256 KiB of stack.\n"
              " */\n",
-          P, P, P, P);
+          P, P, P, P, o->prefix, w ? "_with_weights" : "", P);
+}
+
+/* The hook type, guarded so that several generated headers (and the
+ * runtime's onnxc_pool.h) can be included together. */
+static void put_parallel_typedef(FILE *f) {
+  fputs("#ifndef ONNXC_PARALLEL_DEFINED\n"
+        "#define ONNXC_PARALLEL_DEFINED\n"
+        "typedef struct onnxc_parallel {\n"
+        "  /* Runs task(ctx, i, worker) for every i in [0, n) and returns when all are done.\n"
+        "     worker is in [0, threads): the id of the thread running that call (for per-thread scratch). */\n"
+        "  void (*parallel_for)(void *runner, int n, void (*task)(void *ctx, int i, int worker), void *ctx);\n"
+        "  void *runner;  /* the caller's pool, passed back unchanged */\n"
+        "  int threads;   /* how many workers may run tasks at once (>= 1) */\n"
+        "} onnxc_parallel;\n"
+        "#endif\n\n",
+        f);
 }
 
 Status cg_write_header(const Graph *g, const MemPlan *plan, const CgOptions *o,
@@ -97,7 +122,10 @@ Status cg_write_header(const Graph *g, const MemPlan *plan, const CgOptions *o,
   fprintf(f, "#define %s_NUM_OUTPUTS       %d\n", P, g->num_outputs);
   fprintf(f, "#define %s_WORKSPACE_SIZE    %zu   /* bytes of scratch the caller provides */\n", P,
           plan->workspace_size);
-  fprintf(f, "#define %s_WORKSPACE_ALIGN   %d\n\n", P, MEMPLAN_ALIGN);
+  fprintf(f, "#define %s_WORKSPACE_ALIGN   %d\n", P, MEMPLAN_ALIGN);
+  /* Tasks keep their per-worker state on their own stack, so the workspace
+   * does not grow with the thread count (yet: the macro is the contract). */
+  fprintf(f, "#define %s_WORKSPACE_SIZE_FOR_THREADS(t)  (%s_WORKSPACE_SIZE + 0 * (t))\n\n", P, P);
   if (weights) {
     fprintf(f, "#define %s_WEIGHTS_EXTERNAL  1\n", P);
     fprintf(f, "#define %s_WEIGHTS_FILE      ", P);
@@ -110,13 +138,20 @@ Status cg_write_header(const Graph *g, const MemPlan *plan, const CgOptions *o,
   }
   for (int i = 0; i < g->num_inputs; i++) put_tensor(f, P, "INPUT", i, g->inputs[i]);
   for (int i = 0; i < g->num_outputs; i++) put_tensor(f, P, "OUTPUT", i, g->outputs[i]);
+  put_parallel_typedef(f);
   if (weights) {
     fprintf(f, "int %s_weights_check(const void *weights, unsigned long long size);\n", o->prefix);
     fprintf(f, "int %s_run_with_weights(const void *weights, const void *const inputs[],\n"
-               "    void *const outputs[], void *workspace);\n\n",
+               "    void *const outputs[], void *workspace);\n",
+            o->prefix);
+    fprintf(f, "int %s_run_parallel_with_weights(const void *weights, const void *const inputs[],\n"
+               "    void *const outputs[], void *workspace, const onnxc_parallel *par);\n\n",
             o->prefix);
   } else {
-    fprintf(f, "int %s_run(const void *const inputs[], void *const outputs[], void *workspace);\n\n",
+    fprintf(f, "int %s_run(const void *const inputs[], void *const outputs[], void *workspace);\n",
+            o->prefix);
+    fprintf(f, "int %s_run_parallel(const void *const inputs[], void *const outputs[], void *workspace,\n"
+               "    const onnxc_parallel *par);\n\n",
             o->prefix);
   }
   fprintf(f, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s_ONNXC_H */\n", P);

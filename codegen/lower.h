@@ -22,6 +22,14 @@
 
 #include "../ir/graph.h"
 
+/* What the parallel dispatch decided for the last node (--print-kernels). */
+typedef struct CgParInfo {
+  bool partitioned;          /* the lowering emitted a partitioned kernel */
+  int64_t units;             /* its independent pieces */
+  int64_t max_tasks;         /* at most this many tasks (1: always inline) */
+  double cost_ns;            /* estimated single-core time */
+} CgParInfo;
+
 typedef struct CgCtx {
   LLVMContextRef ctx;
   LLVMModuleRef mod;
@@ -33,6 +41,13 @@ typedef struct CgCtx {
   bool has_fma;
   int counter;               /* for unique names */
   bool reference_only;       /* CgOptions.reference_kernels_only */
+  /* The parallel dispatch (parallel.h), valid at positions in the run body. */
+  LLVMValueRef par_threads;  /* i64: tasks the caller's hook may run at once (1 without one) */
+  LLVMValueRef par_hook;     /* the hook's parallel_for and runner (loaded when threads > 1) */
+  LLVMValueRef par_runner;
+  LLVMValueRef par_ctx;      /* the run body's context block */
+  double min_task_ns;        /* the grain */
+  CgParInfo par_last;
 } CgCtx;
 
 /* in[i] / out[i]: i8 pointers (LLVM values valid at the builder's position)

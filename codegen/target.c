@@ -73,12 +73,15 @@ Status cg_target_emit(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, Error 
     return ST_INTERNAL;
   }
   LLVMDisposeMessage(msg);
-  char pipeline[48];
-  snprintf(pipeline, sizeof pipeline, "default<O%d>%s",
+  char pipeline[96];
+  snprintf(pipeline, sizeof pipeline, "default<O%d>%s%s",
            o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level,
-           o->sanitize_address ? ",asan" : "");
-  if (o->sanitize_address) {
-    unsigned kind = LLVMGetEnumAttributeKindForName("sanitize_address", 16);
+           o->sanitize_address ? ",asan" : "",
+           o->sanitize_thread ? ",tsan-module,function(tsan)" : "");
+  const char *sanitize_attr = o->sanitize_address ? "sanitize_address"
+                              : o->sanitize_thread ? "sanitize_thread" : NULL;
+  if (sanitize_attr) {
+    unsigned kind = LLVMGetEnumAttributeKindForName(sanitize_attr, strlen(sanitize_attr));
     LLVMContextRef ctx = LLVMGetModuleContext(mod);
     for (LLVMValueRef fn = LLVMGetFirstFunction(mod); fn; fn = LLVMGetNextFunction(fn))
       if (!LLVMIsDeclaration(fn))

@@ -6,6 +6,8 @@
  */
 #include "weights_file.h"
 
+#include "parallel.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,10 @@ typedef struct Rewrite {
   int num_moved;
   FnMap *fns;        /* functions that need the weights base */
   int num_fns;
+  /* Task trampolines get the base from slot 0 of their context block
+   * (parallel.h) instead of a parameter: their address goes to the hook. */
+  LLVMValueRef *task_fn, *task_base;
+  int num_tasks, cap_tasks;
   /* materialized constants of the function being rewritten */
   LLVMValueRef *memo_key, *memo_val;
   int memo_n, memo_cap;
@@ -163,9 +169,53 @@ static Status add_fn(Rewrite *r, LLVMValueRef fn, int *cap, Error *err) {
   return ST_OK;
 }
 
+static bool is_task(LLVMValueRef fn) { return has_prefix(fn, CG_PAR_TASK_PREFIX); }
+
+static bool calls_marker(LLVMValueRef in) {
+  if (!LLVMIsACallInst(in)) return false;
+  LLVMValueRef callee = LLVMGetCalledValue(in);
+  return callee && LLVMIsAFunction(callee) && has_prefix(callee, CG_PAR_WEIGHTS_MARKER);
+}
+
+/* The weights base inside fn: its last parameter, or for a task the load
+ * of its context block's slot 0 (made once, at the entry). */
+static Status base_of(Rewrite *r, LLVMValueRef fn, LLVMValueRef *base, Error *err) {
+  if (!is_task(fn)) {
+    *base = LLVMGetParam(fn, LLVMCountParams(fn) - 1);
+    return ST_OK;
+  }
+  for (int i = 0; i < r->num_tasks; i++)
+    if (r->task_fn[i] == fn) {
+      *base = r->task_base[i];
+      return ST_OK;
+    }
+  if (r->num_tasks == r->cap_tasks) {
+    int nc = r->cap_tasks ? r->cap_tasks * 2 : 64;
+    LLVMValueRef *a = realloc(r->task_fn, (size_t)nc * sizeof *a);
+    if (!a) return err_set(err, ST_NOMEM, "out of memory");
+    r->task_fn = a;
+    LLVMValueRef *b = realloc(r->task_base, (size_t)nc * sizeof *b);
+    if (!b) return err_set(err, ST_NOMEM, "out of memory");
+    r->task_base = b;
+    r->cap_tasks = nc;
+  }
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(r->ctx);
+  LLVMPositionBuilderBefore(b, LLVMGetFirstInstruction(LLVMGetEntryBasicBlock(fn)));
+  LLVMTypeRef ptr = LLVMPointerTypeInContext(r->ctx, 0);
+  LLVMValueRef idx = LLVMConstInt(LLVMInt64TypeInContext(r->ctx), CG_PAR_CTX_WEIGHTS, 0);
+  LLVMValueRef slot = LLVMBuildInBoundsGEP2(b, LLVMInt64TypeInContext(r->ctx), LLVMGetParam(fn, 0),
+                                            &idx, 1, "");
+  *base = LLVMBuildLoad2(b, ptr, slot, "weights_base");
+  LLVMDisposeBuilder(b);
+  r->task_fn[r->num_tasks] = fn;
+  r->task_base[r->num_tasks++] = *base;
+  return ST_OK;
+}
+
 static bool fn_reads_weights(const Rewrite *r, LLVMValueRef fn) {
   for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb))
     for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {
+      if (calls_marker(in)) return true;
       int n = LLVMGetNumOperands(in);
       for (int k = 0; k < n; k++)
         if (depends(r, LLVMGetOperand(in, (unsigned)k), 0)) return true;
@@ -180,6 +230,9 @@ static Status collect_fns(Rewrite *r, Error *err) {
     if (!LLVMIsDeclaration(fn) && fn_reads_weights(r, fn)) TRY(add_fn(r, fn, &cap, err));
   for (int i = 0; i < r->num_fns; i++) {
     LLVMValueRef fn = r->fns[i].old_fn;
+    /* A task reads the base from its context, which the run body (in the
+     * list through its marker call) fills. */
+    if (is_task(fn)) continue;
     for (LLVMUseRef u = LLVMGetFirstUse(fn); u; u = LLVMGetNextUse(u)) {
       LLVMValueRef user = LLVMGetUser(u);
       if (!LLVMIsACallInst(user) || LLVMGetCalledValue(user) != fn)
@@ -294,9 +347,11 @@ static Status materialize(Rewrite *r, LLVMBuilderRef b, LLVMValueRef base, LLVMV
 }
 
 static Status rewrite_operands(Rewrite *r, LLVMValueRef fn, Error *err) {
-  LLVMValueRef base = LLVMGetParam(fn, LLVMCountParams(fn) - 1);
+  LLVMValueRef base;
+  TRY(base_of(r, fn, &base, err));
   LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(fn);
   LLVMValueRef first = LLVMGetFirstInstruction(entry);
+  if (is_task(fn)) first = LLVMGetNextInstruction(base); /* past the slot's GEP and load */
   LLVMBuilderRef b = LLVMCreateBuilderInContext(r->ctx);
   LLVMPositionBuilderBefore(b, first);
   r->memo_n = 0;
@@ -331,13 +386,35 @@ static Status rewrite_calls(Rewrite *r, const FnMap *m, Error *err) {
       return err_set(err, ST_INTERNAL, "weights file: call with too many arguments");
     }
     for (unsigned i = 0; i < na; i++) args[i] = LLVMGetOperand(call, i);
-    args[na] = LLVMGetParam(caller, LLVMCountParams(caller) - 1);
+    Status st = base_of(r, caller, &args[na], err);
+    if (st != ST_OK) {
+      LLVMDisposeBuilder(b);
+      return st;
+    }
     LLVMPositionBuilderBefore(b, call);
     LLVMValueRef nc = LLVMBuildCall2(b, nty, m->new_fn, args, na + 1, "");
     LLVMReplaceAllUsesWith(call, nc);
     LLVMInstructionEraseFromParent(call);
   }
   LLVMDisposeBuilder(b);
+  return ST_OK;
+}
+
+/* The run body's calls of the weights-base placeholder become its base
+ * parameter (NULL in a function that got none: nothing was moved). */
+static Status replace_marker(Rewrite *r, Error *err) {
+  LLVMValueRef marker = LLVMGetNamedFunction(r->mod, CG_PAR_WEIGHTS_MARKER);
+  if (!marker) return ST_OK;
+  LLVMUseRef u;
+  while ((u = LLVMGetFirstUse(marker))) {
+    LLVMValueRef call = LLVMGetUser(u);
+    LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInstructionParent(call));
+    LLVMValueRef v = LLVMConstNull(LLVMPointerTypeInContext(r->ctx, 0));
+    if (fn_index(r, fn) >= 0) TRY(base_of(r, fn, &v, err));
+    LLVMReplaceAllUsesWith(call, v);
+    LLVMInstructionEraseFromParent(call);
+  }
+  LLVMDeleteFunction(marker);
   return ST_OK;
 }
 
@@ -378,18 +455,23 @@ Status cg_externalize_weights(LLVMModuleRef mod, const char *path, LLVMValueRef 
   if (st == ST_OK && r.num_moved > 0) qsort(r.moved, (size_t)r.num_moved, sizeof *r.moved, cmp_moved);
   info->moved = r.num_moved;
   if (st == ST_OK) st = collect_fns(&r, err);
+  /* Tasks keep their signature: they are rewritten in place. */
   for (int i = 0; st == ST_OK && i < r.num_fns; i++)
-    if (!(r.fns[i].new_fn = clone_with_base(&r, r.fns[i].old_fn)))
+    if (is_task(r.fns[i].old_fn))
+      r.fns[i].new_fn = r.fns[i].old_fn;
+    else if (!(r.fns[i].new_fn = clone_with_base(&r, r.fns[i].old_fn)))
       st = err_set(err, ST_INTERNAL, "weights file: a kernel has more than 256 parameters");
   for (int i = 0; st == ST_OK && i < r.num_fns; i++) st = rewrite_operands(&r, r.fns[i].new_fn, err);
-  for (int i = 0; st == ST_OK && i < r.num_fns; i++) st = rewrite_calls(&r, &r.fns[i], err);
+  for (int i = 0; st == ST_OK && i < r.num_fns; i++)
+    if (!is_task(r.fns[i].old_fn)) st = rewrite_calls(&r, &r.fns[i], err);
+  if (st == ST_OK) st = replace_marker(&r, err);
   if (st == ST_OK) {
     for (int i = 0; i < r.num_fns; i++) {
       if (r.fns[i].old_fn == *body) {
         *body = r.fns[i].new_fn;
         *body_takes_weights = true;
       }
-      LLVMDeleteFunction(r.fns[i].old_fn);
+      if (r.fns[i].old_fn != r.fns[i].new_fn) LLVMDeleteFunction(r.fns[i].old_fn);
     }
     for (int i = 0; i < r.num_moved; i++) {
       if (LLVMGetFirstUse(r.moved[i].g)) {
@@ -401,6 +483,8 @@ Status cg_externalize_weights(LLVMModuleRef mod, const char *path, LLVMValueRef 
   }
   free(r.moved);
   free(r.fns);
+  free(r.task_fn);
+  free(r.task_base);
   free(r.memo_key);
   free(r.memo_val);
   return st;
@@ -446,19 +530,25 @@ static void emit_header_check(Ent *e, LLVMValueRef fn, LLVMValueRef w, const CgW
   LLVMPositionBuilderAtEnd(e->b, good);
 }
 
+/* <prefix>_run_with_weights(w, inputs, outputs, ws) and, parallel,
+ * <prefix>_run_parallel_with_weights(w, inputs, outputs, ws, par). */
 static void emit_run_with_weights(Ent *e, LLVMModuleRef mod, const char *prefix, LLVMValueRef body,
-                                  bool body_takes_weights, const CgWeightsInfo *info) {
+                                  bool body_takes_weights, const CgWeightsInfo *info,
+                                  bool parallel) {
   char name[160];
-  snprintf(name, sizeof name, "%s_run_with_weights", prefix);
-  LLVMTypeRef params[] = {e->ptr, e->ptr, e->ptr, e->ptr};
+  snprintf(name, sizeof name, parallel ? "%s_run_parallel_with_weights" : "%s_run_with_weights",
+           prefix);
+  LLVMTypeRef params[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->ptr};
   LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
-  LLVMValueRef fn = LLVMAddFunction(mod, name, LLVMFunctionType(i32, params, 4, 0));
+  LLVMValueRef fn = LLVMAddFunction(mod, name, LLVMFunctionType(i32, params, parallel ? 5 : 4, 0));
   LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
   LLVMValueRef w = LLVMGetParam(fn, 0);
   emit_header_check(e, fn, w, info);
-  LLVMValueRef args[] = {LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), w};
+  LLVMValueRef par = parallel ? LLVMGetParam(fn, 4) : LLVMConstNull(e->ptr);
+  if (parallel) cg_par_emit_check(e->ctx, e->b, fn, par);
+  LLVMValueRef args[] = {LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), par, w};
   LLVMValueRef rc = LLVMBuildCall2(e->b, LLVMGlobalGetValueType(body), body, args,
-                                   body_takes_weights ? 4 : 3, "");
+                                   body_takes_weights ? 5 : 4, "");
   LLVMBuildRet(e->b, rc);
 }
 
@@ -513,7 +603,8 @@ void cg_emit_weights_entries(LLVMModuleRef mod, const char *prefix, LLVMValueRef
   LLVMContextRef ctx = LLVMGetModuleContext(mod);
   Ent e = {.ctx = ctx, .b = LLVMCreateBuilderInContext(ctx), .i64 = LLVMInt64TypeInContext(ctx),
            .ptr = LLVMPointerTypeInContext(ctx, 0)};
-  emit_run_with_weights(&e, mod, prefix, body, body_takes_weights, info);
+  emit_run_with_weights(&e, mod, prefix, body, body_takes_weights, info, false);
+  emit_run_with_weights(&e, mod, prefix, body, body_takes_weights, info, true);
   emit_weights_check(&e, mod, prefix, info);
   LLVMDisposeBuilder(e.b);
 }

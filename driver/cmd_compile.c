@@ -97,6 +97,8 @@ Status cmd_compile(const CliOptions *o, Error *err) {
         .print_kernels = o->print_kernels,
         .reference_kernels_only = o->reference_kernels,
         .sanitize_address = o->sanitize_address,
+        .sanitize_thread = o->sanitize_thread,
+        .min_task_ns = o->min_task_us * 1000.0,
         .log = stderr,
     };
     st = cg_compile(g, &co, err);

@@ -71,6 +71,8 @@ typedef struct CliOptions {
   bool print_kernels;     /* --print-kernels */
   bool reference_kernels; /* --reference-kernels */
   bool sanitize_address;  /* --sanitize=address */
+  bool sanitize_thread;   /* --sanitize=thread */
+  double min_task_us;     /* --min-task-us; 0 = the default grain */
   int argc;               /* the command line, for the generated header's banner */
   char **argv;
 } CliOptions;

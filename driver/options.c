@@ -50,6 +50,7 @@ typedef enum FlagId {
   FL_PRINT_KERNELS,
   FL_REFERENCE_KERNELS,
   FL_SANITIZE,
+  FL_MIN_TASK,
 } FlagId;
 
 typedef struct Flag {
@@ -92,6 +93,7 @@ static const Flag flags[] = {
     {"--print-kernels", FL_PRINT_KERNELS, false, F_COMPILE},
     {"--reference-kernels", FL_REFERENCE_KERNELS, false, F_COMPILE},
     {"--sanitize", FL_SANITIZE, true, F_COMPILE},
+    {"--min-task-us", FL_MIN_TASK, true, F_COMPILE},
 };
 #define NUM_FLAGS (sizeof flags / sizeof flags[0])
 
@@ -146,8 +148,12 @@ void cli_print_help(FILE *f) {
       "                                kernel or the reference kernel runs it (to stderr)\n"
       "  --reference-kernels           use only the reference kernels (slow; to rule out\n"
       "                                a specialized kernel when debugging)\n"
-      "  --sanitize=address            instrument the generated code with AddressSanitizer\n"
-      "                                (debugging; link the program with -fsanitize=address)\n"
+      "  --sanitize=address|thread     instrument the generated code with AddressSanitizer\n"
+      "                                or ThreadSanitizer (debugging; link the program with\n"
+      "                                -fsanitize=address or -fsanitize=thread)\n"
+      "  --min-task-us=US              grain of PREFIX_run_parallel: a node is split into\n"
+      "                                at most one task per US microseconds of estimated\n"
+      "                                work (default 20; see docs/ABI.md)\n"
       "\n",
       f);
   fputs("run:\n"
@@ -301,10 +307,16 @@ static Status apply_flag(CliOptions *o, const Flag *f, const char *v, Error *err
   case FL_PRINT_MEMORY_PLAN: o->print_memory_plan = true; return ST_OK;
   case FL_PRINT_KERNELS: o->print_kernels = true; return ST_OK;
   case FL_REFERENCE_KERNELS: o->reference_kernels = true; return ST_OK;
+  case FL_MIN_TASK: {
+    TRY(parse_double(f->name, v, &o->min_task_us, err));
+    if (!(o->min_task_us > 0) || o->min_task_us > 1e9)
+      return err_set(err, ST_INVALID, "--min-task-us wants a number of microseconds > 0, got '%s'", v);
+    return ST_OK;
+  }
   case FL_SANITIZE:
-    if (strcmp(v, "address") != 0)
-      return err_set(err, ST_INVALID, "--sanitize wants address, got '%s'", v);
-    o->sanitize_address = true;
+    if (strcmp(v, "address") == 0) o->sanitize_address = true;
+    else if (strcmp(v, "thread") == 0) o->sanitize_thread = true;
+    else return err_set(err, ST_INVALID, "--sanitize wants address or thread, got '%s'", v);
     return ST_OK;
   }
   return err_set(err, ST_INTERNAL, "unhandled flag %s", f->name);

@@ -128,7 +128,7 @@ double micro_time_so(Graph *g, const char *tag, bool reference_only, double *bes
   size_t ws_size = 0;
   FILE *f = fopen(hdr, "r");
   while (f && fgets(line, sizeof line, f))
-    if (strncmp(line, "#define MODEL_WORKSPACE_SIZE", 28) == 0) ws_size = strtoull(line + 28, 0, 10);
+    if (strncmp(line, "#define MODEL_WORKSPACE_SIZE ", 29) == 0) ws_size = strtoull(line + 28, 0, 10);
   if (f) fclose(f);
   void *dl = dlopen(so, RTLD_NOW);
   RunFn run = dl ? (RunFn)(uintptr_t)dlsym(dl, "model_run") : NULL;

@@ -23,6 +23,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "../parallel.h"
 #include "../vec/vec_loops.h"
 #include "../vec/vec_math.h"
 
@@ -451,9 +452,9 @@ Status attn_emit(CgCtx *c, const AttnPlan *p, LLVMValueRef q, LLVMValueRef k, LL
     dr.rows[last][1] = nrem > 0 ? emit_rows(&a, (int)nrem, kn) : NULL;
   }
 
-  LLVMValueRef fn;
+  LLVMValueRef fn, lo, hi;
   LLVMBuilderRef b;
-  cg_begin_kernel(c, "attention", 5, true, &fn, &b);
+  cg_begin_par_kernel(c, "attention", 5, true, &fn, &b, &lo, &hi);
   LLVMValueRef pq = LLVMGetParam(fn, 0), pk = LLVMGetParam(fn, 1), pv = LLVMGetParam(fn, 2),
                pb = LLVMGetParam(fn, 3), po = LLVMGetParam(fn, 4);
   dr.kt = stack_array(&a, b, p->d * a.ktld);
@@ -465,8 +466,13 @@ Status attn_emit(CgCtx *c, const AttnPlan *p, LLVMValueRef q, LLVMValueRef k, LL
   if (p->has_bias && p->batches > 1)
     boff_tab = cg_const_blob(c, p->b_off, (size_t)p->batches * sizeof(int64_t), "attn_boff");
 
-  VlLoop lb;
-  LLVMValueRef bt = vl_loop_begin(c, b, i64c(&a, 0), i64c(&a, p->batches), 1, &lb);
+  /* Units: query blocks of every leading index; each task has its own
+   * online-softmax state and Kt buffer on its stack. */
+  int64_t nqb = p->n / a.qb, qrem = p->n % a.qb;
+  int64_t dims[2] = {p->batches, nqb + (qrem > 0)};
+  VlNest ns;
+  vl_nest_begin(c, b, &ns, 2, dims, lo, hi);
+  LLVMValueRef bt = vl_nest_level(c, b, &ns);
   dr.q = gep(&a, b, pq, LLVMBuildMul(b, bt, i64c(&a, p->n * p->d), ""));
   dr.k = gep(&a, b, pk, LLVMBuildMul(b, bt, i64c(&a, p->m * p->d), ""));
   dr.v = gep(&a, b, pv, LLVMBuildMul(b, bt, i64c(&a, p->m * p->dv), ""));
@@ -478,23 +484,26 @@ Status attn_emit(CgCtx *c, const AttnPlan *p, LLVMValueRef q, LLVMValueRef k, LL
     dr.bias = gep(&a, b, pb, i64c(&a, p->b_off[0]));
   }
   dr.out = gep(&a, b, po, LLVMBuildMul(b, bt, i64c(&a, p->n * p->dv), ""));
+  /* Once per leading index a task visits, not per query block. */
   if (dr.one_chunk) emit_pack(&a, b, dr.k, dr.kt, p->m);
-  int64_t nqb = p->n / a.qb, qrem = p->n % a.qb;
-  if (nqb == 1) {
-    emit_qblock(&a, b, &dr, i64c(&a, 0), a.qb);
-  } else if (nqb > 1) {
-    VlLoop lq;
-    LLVMValueRef qi = vl_loop_begin(c, b, i64c(&a, 0), i64c(&a, nqb), 1, &lq);
-    emit_qblock(&a, b, &dr, LLVMBuildMul(b, qi, i64c(&a, a.qb), ""), a.qb);
-    vl_loop_end(c, b, &lq);
-  }
-  if (qrem > 0) emit_qblock(&a, b, &dr, i64c(&a, nqb * a.qb), qrem);
-  vl_loop_end(c, b, &lb);
+  LLVMValueRef qi = vl_nest_level(c, b, &ns);
+  LLVMValueRef i0 = LLVMBuildMul(b, qi, i64c(&a, a.qb), "");
+  VlIf f;
+  if (nqb > 0 && qrem > 0) vl_if_begin(c, b, LLVMBuildICmp(b, LLVMIntSLT, qi, i64c(&a, nqb), ""), &f);
+  if (nqb > 0) emit_qblock(&a, b, &dr, i0, a.qb);
+  if (nqb > 0 && qrem > 0) vl_if_else(c, b, &f);
+  if (qrem > 0) emit_qblock(&a, b, &dr, i0, qrem);
+  if (nqb > 0 && qrem > 0) vl_if_end(c, b, &f);
+  vl_nest_end(c, b, &ns);
   LLVMBuildRetVoid(b);
   LLVMDisposeBuilder(b);
 
   LLVMValueRef args[5] = {q, k, v, bias ? bias : LLVMConstNull(LLVMPointerTypeInContext(c->ctx, 0)),
                           out};
-  cg_call_kernel(c, fn, args, 5);
+  double nm = (double)p->batches * (double)p->n * (double)p->m;
+  double flops = 2.0 * nm * (double)(p->d + p->dv) + 20.0 * nm; /* two products, exp */
+  double bytes = 4.0 * (double)p->batches *
+                 (double)(p->n * (p->d + p->dv) + p->m * (p->d + p->dv));
+  cg_call_par_kernel(c, fn, args, 5, vl_nest_units(2, dims), cg_cost_ns(c, flops, bytes));
   return ST_OK;
 }

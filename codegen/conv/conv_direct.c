@@ -12,6 +12,8 @@
  */
 #include <stdlib.h>
 
+#include "../parallel.h"
+#include "../vec/vec_loops.h"
 #include "conv_emit.h"
 #include "conv_epilogue.h"
 #include "conv_ir.h"
@@ -110,8 +112,8 @@ static void emit_tile(Direct *d, const TilePos *tp, int rw, LLVMValueRef ow0, LL
     }
 }
 
-/* All output rows of one channel block. */
-static void emit_rows(Direct *d, TilePos *tp, int64_t ia, int64_t ib) {
+/* Output row tp->oh of one channel block. */
+static void emit_row(Direct *d, TilePos *tp, int64_t ia, int64_t ib) {
   CvB *cb = &d->cb;
   const CvConv *cv = d->cv;
   int acc_budget = cv_num_regs(cb->c) == 32 ? 24 : 12;
@@ -124,10 +126,8 @@ static void emit_rows(Direct *d, TilePos *tp, int64_t ia, int64_t ib) {
     rw = width / ntiles;
     ntiles = width / rw;
   }
-  CvLoop oh = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, cv->oh), 1);
-  tp->oh = oh.iv;
-  tp->khlo = cv_load_i32(cb, d->khlo, oh.iv);
-  tp->khhi = cv_load_i32(cb, d->khhi, oh.iv);
+  tp->khlo = cv_load_i32(cb, d->khlo, tp->oh);
+  tp->khhi = cv_load_i32(cb, d->khhi, tp->oh);
   if (ntiles > 0) {
     CvLoop t = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, ntiles), 1);
     emit_tile(d, tp, (int)rw, cv_mad(cb, t.iv, rw, ia), NULL, NULL);
@@ -135,10 +135,7 @@ static void emit_rows(Direct *d, TilePos *tp, int64_t ia, int64_t ib) {
   }
   /* Single pixels: every column outside the tiled run [ts, te). */
   int64_t ts = ia, te = ia + ntiles * rw;
-  if (te > ts && ts == 0 && te == cv->ow) {
-    cv_next(cb, &oh);
-    return;
-  }
+  if (te > ts && ts == 0 && te == cv->ow) return;
   CvLoop px = cv_for(cb, cv_i64(cb, ts == 0 && te > ts ? te : 0), cv_i64(cb, cv->ow), 1);
   emit_tile(d, tp, 1, px.iv, cv_load_i32(cb, d->kwlo, px.iv), cv_load_i32(cb, d->kwhi, px.iv));
   /* The loop steps by one except over the tiled run. */
@@ -151,7 +148,6 @@ static void emit_rows(Direct *d, TilePos *tp, int64_t ia, int64_t ib) {
   LLVMBuildBr(cb->b, px.head);
   LLVMAddIncoming(px.iv, &nx, &from, 1);
   LLVMPositionBuilderAtEnd(cb->b, px.exit);
-  cv_next(cb, &oh);
 }
 
 static Status pack(Direct *d, const float *wt, const float *bias, Error *err) {
@@ -223,33 +219,44 @@ Status cv_emit_direct(CgCtx *c, const CvConv *cv, const float *wt, const float *
   }
   int64_t nfull = cv->cout_g / (d.nvmax * vf);
   int64_t rem = cv->cout_g - nfull * d.nvmax * vf;
-  CvLoop n = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, cv->n), 1);
-  CvLoop g = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, cv->group), 1);
+  /* Units: one output row of one channel block of one group and image. */
+  int64_t dims[4] = {cv->n, cv->group, nfull + (rem > 0), cv->oh};
+  VlNest ns;
+  vl_nest_begin(c, cb->b, &ns, 4, dims, cb->lo, cb->hi);
+  LLVMValueRef n = vl_nest_level(c, cb->b, &ns);
+  LLVMValueRef g = vl_nest_level(c, cb->b, &ns);
   TilePos tp = {0};
-  tp.xg = cv_gep(cb, d.x, cv_mul(cb, cv_add(cb, cv_mul(cb, n.iv, cv->c),
-                                            cv_mul(cb, g.iv, cv->cin_g)), cv->h * cv->w));
-  tp.yimg = cv_gep(cb, d.y, cv_mul(cb, n.iv, cv->oc * cv->oh * cv->ow));
-  LLVMValueRef gv = cv_mul(cb, g.iv, d.vg), goc = cv_mul(cb, g.iv, cv->cout_g);
+  tp.xg = cv_gep(cb, d.x, cv_mul(cb, cv_add(cb, cv_mul(cb, n, cv->c),
+                                            cv_mul(cb, g, cv->cin_g)), cv->h * cv->w));
+  tp.yimg = cv_gep(cb, d.y, cv_mul(cb, n, cv->oc * cv->oh * cv->ow));
+  LLVMValueRef gv = cv_mul(cb, g, d.vg), goc = cv_mul(cb, g, cv->cout_g);
+  LLVMValueRef blk = vl_nest_level(c, cb->b, &ns);
+  tp.oh = vl_nest_level(c, cb->b, &ns);
+  VlIf f;
+  if (nfull > 0 && rem > 0)
+    vl_if_begin(c, cb->b, LLVMBuildICmp(cb->b, LLVMIntSLT, blk, cv_i64(cb, nfull), ""), &f);
   if (nfull > 0) {
-    CvLoop blk = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, nfull), 1);
     tp.nvb = d.nvmax;
     tp.lanes = d.nvmax * vf;
-    tp.vbase = cv_add(cb, gv, cv_mul(cb, blk.iv, d.nvmax));
-    tp.ocbase = cv_add(cb, goc, cv_mul(cb, blk.iv, (int64_t)d.nvmax * vf));
-    emit_rows(&d, &tp, ia, ib);
-    cv_next(cb, &blk);
+    tp.vbase = cv_add(cb, gv, cv_mul(cb, blk, d.nvmax));
+    tp.ocbase = cv_add(cb, goc, cv_mul(cb, blk, (int64_t)d.nvmax * vf));
+    emit_row(&d, &tp, ia, ib);
   }
+  if (nfull > 0 && rem > 0) vl_if_else(c, cb->b, &f);
   if (rem > 0) {
     tp.nvb = (int)(d.vg - nfull * d.nvmax);
     tp.lanes = (int)rem;
     tp.vbase = cv_add(cb, gv, cv_i64(cb, nfull * d.nvmax));
     tp.ocbase = cv_add(cb, goc, cv_i64(cb, nfull * d.nvmax * vf));
-    emit_rows(&d, &tp, ia, ib);
+    emit_row(&d, &tp, ia, ib);
   }
-  cv_next(cb, &g);
-  cv_next(cb, &n);
+  if (nfull > 0 && rem > 0) vl_if_end(c, cb->b, &f);
+  vl_nest_end(c, cb->b, &ns);
   cv_end(cb);
   LLVMValueRef args[3];
-  cg_call_kernel(c, cb->fn, args, cv_epi_args(cv, x, y, args));
+  double outs = (double)(cv->n * cv->oc * cv->oh * cv->ow);
+  double cost = cg_cost_ns(c, 2.0 * outs * (double)d.kg,
+                           4.0 * (outs + (double)(cv->n * cv->c * cv->h * cv->w)));
+  cv_call(cb, args, cv_epi_args(cv, x, y, args), vl_nest_units(4, dims), cost);
   return ST_OK;
 }

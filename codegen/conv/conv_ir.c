@@ -6,13 +6,15 @@
  */
 #include "conv_ir.h"
 
+#include "../parallel.h"
+
 #include <llvm-c/DebugInfo.h>
 #include <string.h>
 
 void cv_begin(CvB *cb, CgCtx *c, const char *tag, int nptr) {
   memset(cb, 0, sizeof *cb);
   cb->c = c;
-  cg_begin_kernel(c, tag, nptr, true, &cb->fn, &cb->b);
+  cg_begin_par_kernel(c, tag, nptr, true, &cb->fn, &cb->b, &cb->lo, &cb->hi);
   cb->f32 = LLVMFloatTypeInContext(c->ctx);
   cb->i1 = LLVMInt1TypeInContext(c->ctx);
   cb->i32 = LLVMInt32TypeInContext(c->ctx);
@@ -20,6 +22,10 @@ void cv_begin(CvB *cb, CgCtx *c, const char *tag, int nptr) {
   cb->ptr = LLVMPointerTypeInContext(c->ctx, 0);
   cb->vf = c->vf32 >= 1 ? c->vf32 : 4;
   cb->vty = LLVMVectorType(cb->f32, (unsigned)cb->vf);
+}
+
+void cv_call(CvB *cb, LLVMValueRef const args[], int nargs, int64_t units, double cost_ns) {
+  cg_call_par_kernel(cb->c, cb->fn, args, nargs, units, cost_ns);
 }
 
 void cv_end(CvB *cb) {

@@ -21,6 +21,7 @@ typedef struct CvB {
   LLVMValueRef fn;
   LLVMTypeRef f32, i1, i32, i64, ptr, vty; /* vty: <vf x float> */
   int vf;
+  LLVMValueRef lo, hi; /* the units [lo, hi) this call runs (parallel.h) */
 } CvB;
 
 typedef struct CvLoop {
@@ -29,8 +30,12 @@ typedef struct CvLoop {
   int64_t step;
 } CvLoop;
 
-/* Starts a kernel `onnxc.<tag>.<k>` with nptr pointer parameters. */
+/* Starts a partitioned kernel `onnxc.<tag>.<k>` with nptr pointer
+ * parameters and the unit range cb->lo, cb->hi. */
 void cv_begin(CvB *cb, CgCtx *c, const char *tag, int nptr);
+/* Calls the finished kernel over units [0, units) at c->b (parallel.h);
+ * cost_ns: the node's estimated single-core time. */
+void cv_call(CvB *cb, LLVMValueRef const args[], int nargs, int64_t units, double cost_ns);
 /* Finishes the kernel (ret void) and disposes of its builder. */
 void cv_end(CvB *cb);
 

@@ -7,6 +7,7 @@
  */
 #include <math.h>
 
+#include "../parallel.h"
 #include "conv_emit.h"
 #include "conv_ir.h"
 
@@ -71,7 +72,7 @@ Status cv_emit_global_pool(CgCtx *c, int64_t planes, int64_t size, bool is_max, 
   CvB *cb = &p.cb;
   const int nu = 4;
   LLVMValueRef init = cv_splat(cb, cv_f32(cb, is_max ? -INFINITY : 0.0f), cb->vf);
-  CvLoop pl = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, planes), 1);
+  CvLoop pl = cv_for(cb, cb->lo, cb->hi, 1);
   p.xp = cv_gep(cb, LLVMGetParam(cb->fn, 0), cv_mul(cb, pl.iv, size));
   for (int u = 0; u < nu; u++) {
     p.acc[u] = cv_alloca(cb, cb->vty);
@@ -93,7 +94,7 @@ Status cv_emit_global_pool(CgCtx *c, int64_t planes, int64_t size, bool is_max, 
   cv_next(cb, &pl);
   cv_end(cb);
   LLVMValueRef args[2] = {x, y};
-  cg_call_kernel(c, cb->fn, args, 2);
+  cv_call(cb, args, 2, planes, cg_cost_ns(c, (double)(planes * size), 4.0 * (double)(planes * size)));
   return ST_OK;
 }
 
@@ -115,7 +116,7 @@ Status cv_emit_affine(CgCtx *c, int64_t batch, int64_t ch, int64_t size, const f
   CvB *cb = &p.cb;
   LLVMValueRef ag = cg_weight_blob(c, a, (size_t)ch * sizeof *a, "bn.a");
   LLVMValueRef bg = cg_weight_blob(c, b, (size_t)ch * sizeof *b, "bn.b");
-  CvLoop pl = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, batch * ch), 1);
+  CvLoop pl = cv_for(cb, cb->lo, cb->hi, 1);
   LLVMValueRef ci = LLVMBuildSRem(cb->b, pl.iv, cv_i64(cb, ch), "");
   p.a = cv_splat(cb, cv_load(cb, cv_gep(cb, ag, ci)), cb->vf);
   p.b = cv_splat(cb, cv_load(cb, cv_gep(cb, bg, ci)), cb->vf);
@@ -125,6 +126,7 @@ Status cv_emit_affine(CgCtx *c, int64_t batch, int64_t ch, int64_t size, const f
   cv_next(cb, &pl);
   cv_end(cb);
   LLVMValueRef args[2] = {x, y};
-  cg_call_kernel(c, cb->fn, args, 2);
+  double n = (double)(batch * ch * size);
+  cv_call(cb, args, 2, batch * ch, cg_cost_ns(c, 2 * n, 8 * n));
   return ST_OK;
 }

@@ -11,6 +11,8 @@
  */
 #include <stdlib.h>
 
+#include "../parallel.h"
+#include "../vec/vec_loops.h"
 #include "conv_emit.h"
 #include "conv_epilogue.h"
 #include "conv_ir.h"
@@ -72,18 +74,23 @@ static void emit_tile(Pw *p, int mr, int nrv, int lanes, LLVMValueRef xg, LLVMVa
     }
 }
 
-/* Every channel block for the pixel tile at hw0. */
-static void emit_blocks(Pw *p, int nrv, int lanes, LLVMValueRef xg, LLVMValueRef yg,
-                        LLVMValueRef g, LLVMValueRef hw0) {
+/* Channel block blk (a full block of mr channels, or the last, shorter
+ * one) for the pixel tile at hw0. */
+static void emit_block(Pw *p, int nrv, int lanes, LLVMValueRef xg, LLVMValueRef yg,
+                       LLVMValueRef g, LLVMValueRef hw0, LLVMValueRef blk) {
   CvB *cb = &p->cb;
   int64_t nfull = p->cv->cout_g / p->mr;
   int mrem = (int)(p->cv->cout_g - nfull * p->mr);
-  if (nfull > 0) {
-    CvLoop blk = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, nfull), 1);
-    emit_tile(p, p->mr, nrv, lanes, xg, yg, g, blk.iv, hw0);
-    cv_next(cb, &blk);
+  if (nfull > 0 && mrem > 0) {
+    VlIf f;
+    vl_if_begin(cb->c, cb->b, LLVMBuildICmp(cb->b, LLVMIntSLT, blk, cv_i64(cb, nfull), ""), &f);
+    emit_tile(p, p->mr, nrv, lanes, xg, yg, g, blk, hw0);
+    vl_if_else(cb->c, cb->b, &f);
+    emit_tile(p, mrem, nrv, lanes, xg, yg, g, blk, hw0);
+    vl_if_end(cb->c, cb->b, &f);
+  } else {
+    emit_tile(p, nfull > 0 ? p->mr : mrem, nrv, lanes, xg, yg, g, blk, hw0);
   }
-  if (mrem > 0) emit_tile(p, mrem, nrv, lanes, xg, yg, g, cv_i64(cb, nfull), hw0);
 }
 
 static Status pack(Pw *p, const float *wt, const float *bias, Error *err) {
@@ -125,30 +132,49 @@ Status cv_emit_pointwise(CgCtx *c, const CvConv *cv, const float *wt, const floa
     return st;
   }
   LLVMValueRef xp = LLVMGetParam(cb->fn, 0), yp = LLVMGetParam(cb->fn, 1);
-  CvLoop n = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, cv->n), 1);
-  CvLoop g = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, cv->group), 1);
-  LLVMValueRef xg = cv_gep(cb, xp, cv_mul(cb, cv_add(cb, cv_mul(cb, n.iv, cv->c),
-                                                     cv_mul(cb, g.iv, cv->cin_g)), p.hw));
-  LLVMValueRef yg = cv_gep(cb, yp, cv_mul(cb, cv_add(cb, cv_mul(cb, n.iv, cv->oc),
-                                                     cv_mul(cb, g.iv, cv->cout_g)), p.hw));
   int64_t big = (int64_t)p.nrv * vf;
   int64_t nbig = p.hw / big, nvec = (p.hw - nbig * big) / vf;
   int tail = (int)(p.hw - nbig * big - nvec * vf);
+  /* Units: one (pixel tile, channel block) of one group and image, in the
+   * serial order: pixel tiles outside, so an input panel stays in cache
+   * while every channel block consumes it. */
+  int64_t dims[4] = {cv->n, cv->group, nbig + nvec + (tail > 0), p.nb};
+  VlNest ns;
+  vl_nest_begin(c, cb->b, &ns, 4, dims, cb->lo, cb->hi);
+  LLVMValueRef n = vl_nest_level(c, cb->b, &ns);
+  LLVMValueRef g = vl_nest_level(c, cb->b, &ns);
+  LLVMValueRef xg = cv_gep(cb, xp, cv_mul(cb, cv_add(cb, cv_mul(cb, n, cv->c),
+                                                     cv_mul(cb, g, cv->cin_g)), p.hw));
+  LLVMValueRef yg = cv_gep(cb, yp, cv_mul(cb, cv_add(cb, cv_mul(cb, n, cv->oc),
+                                                     cv_mul(cb, g, cv->cout_g)), p.hw));
+  LLVMValueRef t = vl_nest_level(c, cb->b, &ns);
+  LLVMValueRef blk = vl_nest_level(c, cb->b, &ns);
+  /* The tile's kind: nbig wide tiles, then nvec single vectors, then the
+   * masked tail. */
+  LLVMValueRef hw_big = cv_mul(cb, t, big);
+  LLVMValueRef hw_vec = cv_add(cb, cv_i64(cb, nbig * big - nbig * vf), cv_mul(cb, t, vf));
+  VlIf fb, fv;
   if (nbig > 0) {
-    CvLoop t = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, nbig * big), big);
-    emit_blocks(&p, p.nrv, vf, xg, yg, g.iv, t.iv);
-    cv_next(cb, &t);
+    if (nvec > 0 || tail > 0)
+      vl_if_begin(c, cb->b, LLVMBuildICmp(cb->b, LLVMIntSLT, t, cv_i64(cb, nbig), ""), &fb);
+    emit_block(&p, p.nrv, vf, xg, yg, g, hw_big, blk);
+    if (nvec > 0 || tail > 0) vl_if_else(c, cb->b, &fb);
   }
   if (nvec > 0) {
-    CvLoop t = cv_for(cb, cv_i64(cb, nbig * big), cv_i64(cb, nbig * big + nvec * vf), vf);
-    emit_blocks(&p, 1, vf, xg, yg, g.iv, t.iv);
-    cv_next(cb, &t);
+    if (tail > 0)
+      vl_if_begin(c, cb->b, LLVMBuildICmp(cb->b, LLVMIntSLT, t, cv_i64(cb, nbig + nvec), ""), &fv);
+    emit_block(&p, 1, vf, xg, yg, g, hw_vec, blk);
+    if (tail > 0) vl_if_else(c, cb->b, &fv);
   }
-  if (tail > 0) emit_blocks(&p, 1, tail, xg, yg, g.iv, cv_i64(cb, p.hw - tail));
-  cv_next(cb, &g);
-  cv_next(cb, &n);
+  if (tail > 0) emit_block(&p, 1, tail, xg, yg, g, cv_i64(cb, p.hw - tail), blk);
+  if (nvec > 0 && tail > 0) vl_if_end(c, cb->b, &fv);
+  if (nbig > 0 && (nvec > 0 || tail > 0)) vl_if_end(c, cb->b, &fb);
+  vl_nest_end(c, cb->b, &ns);
   cv_end(cb);
   LLVMValueRef args[3];
-  cg_call_kernel(c, cb->fn, args, cv_epi_args(cv, x, y, args));
+  double outs = (double)(cv->n * cv->oc * p.hw);
+  double cost = cg_cost_ns(c, 2.0 * outs * (double)cv->cin_g,
+                           4.0 * (outs + (double)(cv->n * cv->c * p.hw)));
+  cv_call(cb, args, cv_epi_args(cv, x, y, args), vl_nest_units(4, dims), cost);
   return ST_OK;
 }

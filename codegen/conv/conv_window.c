@@ -13,6 +13,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "../parallel.h"
+#include "../vec/vec_loops.h"
 #include "conv_emit.h"
 #include "conv_epilogue.h"
 #include "conv_ir.h"
@@ -241,27 +243,32 @@ Status cv_emit_window(CgCtx *c, const CvConv *cv, CvWinOp op, bool count_include
     return st;
   }
   LLVMValueRef xa = LLVMGetParam(cb->fn, 0), ya = LLVMGetParam(cb->fn, 1);
-  CvLoop pl = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, cv->n * cv->oc), 1);
-  LLVMValueRef n = LLVMBuildSDiv(cb->b, pl.iv, cv_i64(cb, cv->oc), "");
-  LLVMValueRef oc = LLVMBuildSRem(cb->b, pl.iv, cv_i64(cb, cv->oc), "");
+  /* Units: output rows of every plane. */
+  int64_t dims[2] = {cv->n * cv->oc, cv->oh};
+  VlNest ns;
+  vl_nest_begin(c, cb->b, &ns, 2, dims, cb->lo, cb->hi);
+  LLVMValueRef pl = vl_nest_level(c, cb->b, &ns);
+  LLVMValueRef n = LLVMBuildSDiv(cb->b, pl, cv_i64(cb, cv->oc), "");
+  LLVMValueRef oc = LLVMBuildSRem(cb->b, pl, cv_i64(cb, cv->oc), "");
   LLVMValueRef ic = cv_add(cb, cv_mul(cb, n, cv->c), LLVMBuildSDiv(cb->b, oc, cv_i64(cb, cv->cout_g), ""));
   w.xp = cv_gep(cb, xa, cv_mul(cb, ic, cv->h * cv->w));
-  w.yp = cv_gep(cb, ya, cv_mul(cb, pl.iv, cv->oh * cv->ow));
+  w.yp = cv_gep(cb, ya, cv_mul(cb, pl, cv->oh * cv->ow));
   if (op == CV_WIN_CONV) {
     w.wo = cv_gep(cb, w.wp, cv_mul(cb, oc, cv->kh * cv->kw));
     w.init = cv_load(cb, cv_gep(cb, w.bp, oc));
   } else {
     w.init = cv_f32(cb, op == CV_WIN_MAX ? -INFINITY : 0.0f);
   }
-  CvLoop oh = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, cv->oh), 1);
-  w.oh = oh.iv;
-  w.khlo_v = cv_load_i32(cb, w.khlo, oh.iv);
-  w.khhi_v = cv_load_i32(cb, w.khhi, oh.iv);
+  w.oh = vl_nest_level(c, cb->b, &ns);
+  w.khlo_v = cv_load_i32(cb, w.khlo, w.oh);
+  w.khhi_v = cv_load_i32(cb, w.khhi, w.oh);
   emit_row(&w, ia, ib);
-  cv_next(cb, &oh);
-  cv_next(cb, &pl);
+  vl_nest_end(c, cb->b, &ns);
   cv_end(cb);
   LLVMValueRef args[3];
-  cg_call_kernel(c, cb->fn, args, cv_epi_args(cv, x, y, args));
+  double outs = (double)(cv->n * cv->oc * cv->oh * cv->ow);
+  double cost = cg_cost_ns(c, 2.0 * outs * (double)(cv->kh * cv->kw),
+                           4.0 * (outs + (double)(cv->n * cv->c * cv->h * cv->w)));
+  cv_call(cb, args, cv_epi_args(cv, x, y, args), vl_nest_units(2, dims), cost);
   return ST_OK;
 }

@@ -7,8 +7,15 @@
  *                   loads NV vectors of B and broadcasts MR scalars of A.
  *                   Variants for the M tail (fewer rows) and N tail
  *                   (masked last vector) are separate functions.
- *   driver          batch -> N block -> K block -> M tiles -> N panels,
- *                   calling the tile variants with pointers into A, B, Y.
+ *   rectangle       row tiles [r_lo, r_hi) (across batch elements) x
+ *                   panels [p_lo, p_hi): batch -> N block -> K block ->
+ *                   M tiles -> N panels, calling the tile variants with
+ *                   pointers into A, B, Y.
+ *   kernel          the partitioned kernel (parallel.h): its units are
+ *                   (row tile, panel) pairs in row-major order, and a
+ *                   contiguous range of them is at most three rectangles
+ *                   (a partial row, whole rows, a partial row), so two
+ *                   threads each run half of the rows over all of B.
  *
  * Partial sums of earlier K blocks are kept in Y; the last K block applies
  * alpha, beta * bias and the plan's epilogue hook (activation, residual of
@@ -18,6 +25,9 @@
 
 #include <stdio.h>
 #include <string.h>
+
+#include "../parallel.h"
+#include "../vec/vec_loops.h"
 
 typedef struct GemmIR {
   CgCtx *c;
@@ -265,6 +275,7 @@ static void loop_close(GemmIR *g, LLVMBuilderRef b, Loop *l) {
 typedef struct Frame {
   LLVMValueRef fn, a, b, y, bias, res; /* batch bases */
   LLVMValueRef jp0, jp1, pc, kc, first, last;
+  LLVMValueRef i_lo, i_hi;             /* row tiles [i_lo, i_hi) of this batch element */
 } Frame;
 
 static void call_tile(GemmIR *g, LLVMBuilderRef b, LLVMValueRef tile, LLVMValueRef args[8]) {
@@ -332,7 +343,9 @@ static void emit_block(GemmIR *g, LLVMBuilderRef b, const GemmPlan *p, const Fra
   int64_t m_full = p->m / t->mr, m_rem = p->m % t->mr;
   LLVMValueRef i_tail = i64c(g, m_full * t->mr);
   if (m_full > 0) {
-    Loop li = loop_open(g, b, f->fn, i64c(g, 0), i64c(g, m_full));
+    LLVMValueRef end = LLVMBuildSelect(
+        b, LLVMBuildICmp(b, LLVMIntSLT, f->i_hi, i64c(g, m_full), ""), f->i_hi, i64c(g, m_full), "");
+    Loop li = loop_open(g, b, f->fn, f->i_lo, end);
     LLVMValueRef i0 = LLVMBuildMul(b, li.iv, i64c(g, t->mr), "");
     Loop lp = loop_open(g, b, f->fn, f->jp0, f->jp1);
     emit_one(g, b, p, f, i0, lp.iv, tiles[0][0], tiles[0][1]);
@@ -340,9 +353,13 @@ static void emit_block(GemmIR *g, LLVMBuilderRef b, const GemmPlan *p, const Fra
     loop_close(g, b, &li);
   }
   if (m_rem > 0) {
+    /* The short last row tile is tile m_full. */
+    VlIf has_tail;
+    vl_if_begin(g->c, b, LLVMBuildICmp(b, LLVMIntSGT, f->i_hi, i64c(g, m_full), ""), &has_tail);
     Loop lp = loop_open(g, b, f->fn, f->jp0, f->jp1);
     emit_one(g, b, p, f, i_tail, lp.iv, tiles[1][0], tiles[1][1]);
     loop_close(g, b, &lp);
+    vl_if_end(g->c, b, &has_tail);
   }
 }
 
@@ -366,7 +383,6 @@ Status gemm_emit_fused(CgCtx *c, const GemmPlan *p, LLVMValueRef a, LLVMValueRef
   int64_t n_full = p->n / nr, n_rem = p->n % nr;
   int64_t m_full = p->m / t->mr, m_rem = p->m % t->mr;
   int64_t nkb = (p->k + t->kc - 1) / t->kc;
-  int64_t njb = (npanels + t->ncp - 1) / t->ncp;
 
   /* Tile variants: [full rows | M tail] x [full panel | N tail]. */
   LLVMValueRef tiles[2][2] = {{NULL, NULL}, {NULL, NULL}};
@@ -384,11 +400,25 @@ Status gemm_emit_fused(CgCtx *c, const GemmPlan *p, LLVMValueRef a, LLVMValueRef
     }
   }
 
-  LLVMValueRef fn;
-  LLVMBuilderRef b;
-  cg_begin_kernel(c, p->b_packed ? "gemm_packed" : "gemm", 5, true, &fn, &b);
-  LLVMValueRef pa = LLVMGetParam(fn, 0), pb = LLVMGetParam(fn, 1), pbias = LLVMGetParam(fn, 2),
-               py = LLVMGetParam(fn, 3), pres = LLVMGetParam(fn, 4);
+  /* The rectangle function: row tiles [r_lo, r_hi) (counted across batch
+   * elements, mt per element) x panels [p_lo, p_hi), in the serial loop
+   * order batch -> N block -> K block -> row tiles -> panels. */
+  int64_t mt = m_full + (m_rem > 0);
+  LLVMTypeRef rp[9] = {g.ptr, g.ptr, g.ptr, g.ptr, g.ptr, g.i64, g.i64, g.i64, g.i64};
+  char rname[96];
+  snprintf(rname, sizeof rname, "onnxc.gemm_rect.%d", c->counter++);
+  LLVMValueRef rect = LLVMAddFunction(c->mod, rname, LLVMFunctionType(LLVMVoidTypeInContext(c->ctx), rp, 9, 0));
+  LLVMSetLinkage(rect, LLVMInternalLinkage);
+  unsigned na = LLVMGetEnumAttributeKindForName("noalias", 7);
+  unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+  LLVMAddAttributeAtIndex(rect, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->ctx, nounwind, 0));
+  for (unsigned i = 1; i <= 5; i++) LLVMAddAttributeAtIndex(rect, i, LLVMCreateEnumAttribute(c->ctx, na, 0));
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(c->ctx);
+  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->ctx, rect, "entry"));
+  LLVMValueRef pa = LLVMGetParam(rect, 0), pb = LLVMGetParam(rect, 1), pbias = LLVMGetParam(rect, 2),
+               py = LLVMGetParam(rect, 3), pres = LLVMGetParam(rect, 4);
+  LLVMValueRef r_lo = LLVMGetParam(rect, 5), r_hi = LLVMGetParam(rect, 6);
+  LLVMValueRef p_lo = LLVMGetParam(rect, 7), p_hi = LLVMGetParam(rect, 8);
   LLVMValueRef aoff_tab = NULL, boff_tab = NULL, roff_tab = NULL;
   if (p->batches > 1) {
     aoff_tab = cg_const_blob(c, p->a_off, (size_t)p->batches * sizeof(int64_t), "gemm_aoff");
@@ -396,8 +426,15 @@ Status gemm_emit_fused(CgCtx *c, const GemmPlan *p, LLVMValueRef a, LLVMValueRef
     if (p->epi.has_res)
       roff_tab = cg_const_blob(c, p->epi.r_off, (size_t)p->batches * sizeof(int64_t), "gemm_roff");
   }
-  Frame f = {.fn = fn, .bias = pbias, .res = pres};
-  Loop lb = loop_open(&g, b, fn, i64c(&g, 0), i64c(&g, p->batches));
+  Frame f = {.fn = rect, .bias = pbias, .res = pres};
+  LLVMValueRef b_lo = LLVMBuildSDiv(b, r_lo, i64c(&g, mt), "");
+  LLVMValueRef b_end = LLVMBuildAdd(b, LLVMBuildSDiv(b, LLVMBuildSub(b, r_hi, i64c(&g, 1), ""), i64c(&g, mt), ""),
+                                    i64c(&g, 1), "");
+  Loop lb = loop_open(&g, b, rect, b_lo, b_end);
+  LLVMValueRef row0 = LLVMBuildMul(b, lb.iv, i64c(&g, mt), "");
+  LLVMValueRef ilo = LLVMBuildSub(b, r_lo, row0, ""), ihi = LLVMBuildSub(b, r_hi, row0, "");
+  f.i_lo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSGT, ilo, i64c(&g, 0), ""), ilo, i64c(&g, 0), "");
+  f.i_hi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, ihi, i64c(&g, mt), ""), ihi, i64c(&g, mt), "");
   if (p->batches > 1) {
     LLVMValueRef ao =
         LLVMBuildLoad2(b, g.i64, LLVMBuildGEP2(b, g.i64, aoff_tab, &lb.iv, 1, ""), "");
@@ -416,12 +453,12 @@ Status gemm_emit_fused(CgCtx *c, const GemmPlan *p, LLVMValueRef a, LLVMValueRef
     f.b = pb;
     f.y = py;
   }
-  Loop lj = loop_open(&g, b, fn, i64c(&g, 0), i64c(&g, njb));
-  f.jp0 = LLVMBuildMul(b, lj.iv, i64c(&g, t->ncp), "");
+  /* N blocks of ncp panels from p_lo. */
+  VlLoop lj;
+  f.jp0 = vl_loop_begin(c, b, p_lo, p_hi, t->ncp, &lj);
   LLVMValueRef jp1 = LLVMBuildAdd(b, f.jp0, i64c(&g, t->ncp), "");
-  f.jp1 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, jp1, i64c(&g, npanels), ""), jp1,
-                          i64c(&g, npanels), "");
-  Loop lk = loop_open(&g, b, fn, i64c(&g, 0), i64c(&g, nkb));
+  f.jp1 = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, jp1, p_hi, ""), jp1, p_hi, "");
+  Loop lk = loop_open(&g, b, rect, i64c(&g, 0), i64c(&g, nkb));
   f.pc = LLVMBuildMul(b, lk.iv, i64c(&g, t->kc), "");
   LLVMValueRef left = LLVMBuildSub(b, i64c(&g, p->k), f.pc, "");
   f.kc = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, left, i64c(&g, t->kc), ""), left,
@@ -430,14 +467,58 @@ Status gemm_emit_fused(CgCtx *c, const GemmPlan *p, LLVMValueRef a, LLVMValueRef
   f.last = LLVMBuildICmp(b, LLVMIntEQ, lk.iv, i64c(&g, nkb - 1), "");
   emit_block(&g, b, p, &f, tiles);
   loop_close(&g, b, &lk);
-  loop_close(&g, b, &lj);
+  vl_loop_end(c, b, &lj);
   loop_close(&g, b, &lb);
+  LLVMBuildRetVoid(b);
+  LLVMDisposeBuilder(b);
+
+  /* The partitioned kernel: units are (row tile, panel) pairs, row-major.
+   * A contiguous range is a partial first row, whole rows, a partial last
+   * row: at most three rectangles. */
+  LLVMValueRef fn, lo, hi;
+  cg_begin_par_kernel(c, p->b_packed ? "gemm_packed" : "gemm", 5, true, &fn, &b, &lo, &hi);
+  LLVMValueRef kargs[9];
+  for (int i = 0; i < 5; i++) kargs[i] = LLVMGetParam(fn, (unsigned)i);
+  LLVMValueRef P = i64c(&g, npanels);
+  LLVMValueRef r0 = LLVMBuildSDiv(b, lo, P, ""), p0 = LLVMBuildSRem(b, lo, P, "");
+  LLVMValueRef r1 = LLVMBuildSDiv(b, hi, P, ""), p1 = LLVMBuildSRem(b, hi, P, "");
+  LLVMTypeRef rty = LLVMGlobalGetValueType(rect);
+#define RECT(rl, rh, pl, ph)                                                    \
+  do {                                                                          \
+    kargs[5] = (rl), kargs[6] = (rh), kargs[7] = (pl), kargs[8] = (ph);         \
+    LLVMBuildCall2(b, rty, rect, kargs, 9, "");                                 \
+  } while (0)
+  LLVMValueRef one = i64c(&g, 1), zero = i64c(&g, 0);
+  VlIf same;
+  vl_if_begin(c, b, LLVMBuildICmp(b, LLVMIntEQ, r0, r1, ""), &same);
+  RECT(r0, LLVMBuildAdd(b, r0, one, ""), p0, p1);
+  vl_if_else(c, b, &same);
+  {
+    VlIf head, body, tail;
+    LLVMValueRef has_head = LLVMBuildICmp(b, LLVMIntSGT, p0, zero, "");
+    vl_if_begin(c, b, has_head, &head);
+    RECT(r0, LLVMBuildAdd(b, r0, one, ""), p0, P);
+    vl_if_end(c, b, &head);
+    LLVMValueRef ra = LLVMBuildSelect(b, has_head, LLVMBuildAdd(b, r0, one, ""), r0, "");
+    vl_if_begin(c, b, LLVMBuildICmp(b, LLVMIntSGT, r1, ra, ""), &body);
+    RECT(ra, r1, zero, P);
+    vl_if_end(c, b, &body);
+    vl_if_begin(c, b, LLVMBuildICmp(b, LLVMIntSGT, p1, zero, ""), &tail);
+    RECT(r1, LLVMBuildAdd(b, r1, one, ""), zero, p1);
+    vl_if_end(c, b, &tail);
+  }
+  vl_if_end(c, b, &same);
+#undef RECT
   LLVMBuildRetVoid(b);
   LLVMDisposeBuilder(b);
 
   LLVMValueRef args[5] = {a, bsrc, bias ? bias : LLVMConstNull(g.ptr), y,
                           res ? res : LLVMConstNull(g.ptr)};
-  cg_call_kernel(c, fn, args, 5);
+  double flops = 2.0 * (double)p->batches * (double)p->m * (double)p->n * (double)p->k;
+  double bytes = 4.0 * (double)p->batches * (double)(p->m * p->k + p->m * p->n) +
+                 4.0 * (double)(p->k * p->n) * (p->b_packed ? 1.0 : (double)p->batches);
+  cg_call_par_kernel(c, fn, args, 5, (int64_t)p->batches * mt * npanels,
+                     cg_cost_ns(c, flops, bytes));
   return ST_OK;
 }
 

@@ -107,3 +107,74 @@ LLVMValueRef vl_alloca(CgCtx *c, LLVMBuilderRef b, LLVMTypeRef t) {
   LLVMPositionBuilderAtEnd(b, cur);
   return a;
 }
+
+int64_t vl_nest_units(int n, const int64_t dims[]) {
+  int64_t u = 1;
+  for (int j = 0; j < n; j++) u *= dims[j];
+  return u;
+}
+
+void vl_nest_begin(CgCtx *c, LLVMBuilderRef b, VlNest *ns, int n, const int64_t dims[],
+                   LLVMValueRef lo, LLVMValueRef hi) {
+  memset(ns, 0, sizeof *ns);
+  if (n > VL_NEST_MAX) n = VL_NEST_MAX;
+  ns->n = n;
+  LLVMValueRef l = lo, h = LLVMBuildNSWSub(b, hi, vl_i64(c, 1), "");
+  for (int j = n - 1; j >= 0; j--) {
+    ns->dims[j] = dims[j];
+    if (j == 0) {
+      ns->lo_d[j] = l;
+      ns->hi_d[j] = h;
+      break;
+    }
+    LLVMValueRef d = vl_i64(c, dims[j]);
+    ns->lo_d[j] = LLVMBuildSRem(b, l, d, "");
+    ns->hi_d[j] = LLVMBuildSRem(b, h, d, "");
+    l = LLVMBuildSDiv(b, l, d, "");
+    h = LLVMBuildSDiv(b, h, d, "");
+  }
+  LLVMTypeRef i1 = LLVMInt1TypeInContext(c->ctx);
+  ns->first = ns->last = LLVMConstInt(i1, 1, 0);
+}
+
+LLVMValueRef vl_nest_level(CgCtx *c, LLVMBuilderRef b, VlNest *ns) {
+  int j = ns->open++;
+  LLVMValueRef start = LLVMBuildSelect(b, ns->first, ns->lo_d[j], vl_i64(c, 0), "");
+  LLVMValueRef end = LLVMBuildSelect(b, ns->last, LLVMBuildNSWAdd(b, ns->hi_d[j], vl_i64(c, 1), ""),
+                                     vl_i64(c, ns->dims[j]), "");
+  LLVMValueRef iv = vl_loop_begin(c, b, start, end, 1, &ns->loops[j]);
+  ns->first = LLVMBuildAnd(b, ns->first, LLVMBuildICmp(b, LLVMIntEQ, iv, ns->lo_d[j], ""), "");
+  ns->last = LLVMBuildAnd(b, ns->last, LLVMBuildICmp(b, LLVMIntEQ, iv, ns->hi_d[j], ""), "");
+  return iv;
+}
+
+void vl_nest_end(CgCtx *c, LLVMBuilderRef b, VlNest *ns) {
+  while (ns->open > 0) vl_loop_end(c, b, &ns->loops[--ns->open]);
+}
+
+void vl_if_begin(CgCtx *c, LLVMBuilderRef b, LLVMValueRef cond, VlIf *f) {
+  LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
+  LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(c->ctx, fn, "then");
+  f->other = LLVMAppendBasicBlockInContext(c->ctx, fn, "else");
+  f->join = LLVMAppendBasicBlockInContext(c->ctx, fn, "endif");
+  f->has_else = false;
+  LLVMBuildCondBr(b, cond, then, f->other);
+  LLVMPositionBuilderAtEnd(b, then);
+}
+
+void vl_if_else(CgCtx *c, LLVMBuilderRef b, VlIf *f) {
+  (void)c;
+  LLVMBuildBr(b, f->join);
+  LLVMPositionBuilderAtEnd(b, f->other);
+  f->has_else = true;
+}
+
+void vl_if_end(CgCtx *c, LLVMBuilderRef b, VlIf *f) {
+  (void)c;
+  LLVMBuildBr(b, f->join);
+  if (!f->has_else) {
+    LLVMPositionBuilderAtEnd(b, f->other);
+    LLVMBuildBr(b, f->join);
+  }
+  LLVMPositionBuilderAtEnd(b, f->join);
+}

@@ -5,6 +5,7 @@
  */
 #include "vec_map.h"
 
+#include "../parallel.h"
 #include "vec_loops.h"
 #include "vec_math.h"
 
@@ -98,20 +99,44 @@ static void map_step(CgCtx *c, LLVMBuilderRef b, const VmapPlan *p, VmapFn fn, c
   vl_store(c, b, y, outp, LLVMBuildNSWAdd(b, ooff, j, ""), count);
 }
 
+/* The columns [j0, j0 + n) of one row: full vectors, then a masked tail. */
+static void map_span(CgCtx *c, LLVMBuilderRef b, const VmapPlan *p, VmapFn fn, const void *ud,
+                     LLVMValueRef const base[], LLVMValueRef const off[], LLVMValueRef const spl[],
+                     LLVMValueRef outp, LLVMValueRef ooff, LLVMValueRef j0, int64_t n) {
+  int w = c->vf32;
+  int64_t full = n - n % w;
+  if (full > 0) {
+    VlLoop jl;
+    LLVMValueRef j = vl_loop_begin(c, b, j0, LLVMBuildNSWAdd(b, j0, vl_i64(c, full), ""), w, &jl);
+    map_step(c, b, p, fn, ud, base, off, spl, outp, ooff, j, w);
+    vl_loop_end(c, b, &jl);
+  }
+  if (n % w)
+    map_step(c, b, p, fn, ud, base, off, spl, outp, ooff,
+             LLVMBuildNSWAdd(b, j0, vl_i64(c, full), ""), (int)(n % w));
+}
+
+/* Columns per unit: a long row is cut into pieces of whole vectors so that
+ * a big flat tensor still splits across threads. */
+enum { VMAP_SPLIT_COLS = 8192, VMAP_CHUNK_COLS = 4096 };
+
 void vmap_emit(CgCtx *c, const VmapPlan *p, const char *tag, VmapFn fn, const void *ud,
                LLVMValueRef const in[], LLVMValueRef out) {
-  LLVMValueRef kfn;
+  LLVMValueRef kfn, lo, hi;
   LLVMBuilderRef b;
-  cg_begin_kernel(c, tag, p->nin + 1, false, &kfn, &b);
+  cg_begin_par_kernel(c, tag, p->nin + 1, false, &kfn, &b, &lo, &hi);
   int w = c->vf32;
   LLVMTypeRef f32 = vm_f32(c), i8 = LLVMInt8TypeInContext(c->ctx);
   LLVMValueRef base[VMAP_MAX_IN], off[VMAP_MAX_IN], spl[VMAP_MAX_IN];
   for (int k = 0; k < p->nin; k++)
     base[k] = LLVMGetParam(kfn, (unsigned)k);
   LLVMValueRef outp = LLVMGetParam(kfn, (unsigned)p->nin);
-
-  VlLoop rl;
-  LLVMValueRef r = vl_loop_begin(c, b, vl_i64(c, 0), vl_i64(c, p->rows), 1, &rl);
+  int64_t cw = p->len > VMAP_SPLIT_COLS ? VMAP_CHUNK_COLS : p->len;
+  int64_t nch = (p->len + cw - 1) / cw, last = p->len - (nch - 1) * cw;
+  int64_t dims[2] = {p->rows, nch};
+  VlNest ns;
+  vl_nest_begin(c, b, &ns, 2, dims, lo, hi);
+  LLVMValueRef r = vl_nest_level(c, b, &ns);
   for (int k = 0; k < p->nin; k++) {
     const VmapOperand *o = &p->op[k];
     LLVMValueRef q = r;
@@ -127,22 +152,30 @@ void vmap_emit(CgCtx *c, const VmapPlan *p, const char *tag, VmapFn fn, const vo
     }
   }
   LLVMValueRef ooff = LLVMBuildNSWMul(b, r, vl_i64(c, p->len), "");
-  int64_t full = p->len - p->len % w;
-  if (full > 0) {
-    VlLoop jl;
-    LLVMValueRef j = vl_loop_begin(c, b, vl_i64(c, 0), vl_i64(c, full), w, &jl);
-    map_step(c, b, p, fn, ud, base, off, spl, outp, ooff, j, w);
-    vl_loop_end(c, b, &jl);
+  LLVMValueRef ch = vl_nest_level(c, b, &ns);
+  LLVMValueRef j0 = LLVMBuildNSWMul(b, ch, vl_i64(c, cw), "");
+  if (nch == 1) {
+    map_span(c, b, p, fn, ud, base, off, spl, outp, ooff, j0, p->len);
+  } else {
+    VlIf f;
+    vl_if_begin(c, b, LLVMBuildICmp(b, LLVMIntSLT, ch, vl_i64(c, nch - 1), ""), &f);
+    map_span(c, b, p, fn, ud, base, off, spl, outp, ooff, j0, cw);
+    vl_if_else(c, b, &f);
+    map_span(c, b, p, fn, ud, base, off, spl, outp, ooff, j0, last);
+    vl_if_end(c, b, &f);
   }
-  if (p->len % w)
-    map_step(c, b, p, fn, ud, base, off, spl, outp, ooff, vl_i64(c, full), (int)(p->len % w));
-  vl_loop_end(c, b, &rl);
+  vl_nest_end(c, b, &ns);
   LLVMBuildRetVoid(b);
   LLVMDisposeBuilder(b);
 
   LLVMValueRef args[VMAP_MAX_IN + 1];
-  for (int k = 0; k < p->nin; k++)
+  double bytes = 4.0 * (double)(p->rows * p->len);
+  for (int k = 0; k < p->nin; k++) {
     args[k] = in[k];
+    if (p->op[k].contig) bytes += 4.0 * (double)(p->rows * p->len);
+  }
   args[p->nin] = out;
-  cg_call_kernel(c, kfn, args, p->nin + 1);
+  /* ~10 flops per element covers the polynomials of exp/erf/tanh. */
+  double cost = cg_cost_ns(c, 10.0 * (double)(p->rows * p->len), bytes);
+  cg_call_par_kernel(c, kfn, args, p->nin + 1, vl_nest_units(2, dims), cost);
 }

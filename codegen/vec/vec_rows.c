@@ -10,6 +10,7 @@
 
 #include <math.h>
 
+#include "../parallel.h"
 #include "vec_loops.h"
 #include "vec_math.h"
 
@@ -22,6 +23,7 @@ typedef struct Row {
   LLVMValueRef acc;  /* alloca <w x float> */
   LLVMValueRef m, s; /* per-row splats (max / mean, 1/sum / inv std / log sum) */
   int kind;
+  int64_t rows;
 } Row;
 
 /* step(row, idx = row offset + j, j, lanes) */
@@ -61,22 +63,30 @@ static LLVMValueRef max2(Row *r, const char *intrin, LLVMValueRef a, LLVMValueRe
   return vm_intrin(r->c, r->b, intrin, args, 2);
 }
 
-/* Opens kernel "onnxc.<tag>.<k>" with nptr pointers and the row loop. */
+/* Opens the partitioned kernel "onnxc.<tag>.<k>" with nptr pointers and
+ * the loop over its rows: a unit is one row. */
 static LLVMValueRef begin(Row *r, CgCtx *c, const char *tag, int nptr, int64_t rows,
                           LLVMValueRef *fn, VlLoop *rl) {
   r->c = c;
   r->w = c->vf32;
   r->vt = vm_vec(c, r->w);
-  cg_begin_kernel(c, tag, nptr, false, fn, &r->b);
+  r->rows = rows;
+  LLVMValueRef lo, hi;
+  cg_begin_par_kernel(c, tag, nptr, false, fn, &r->b, &lo, &hi);
   r->acc = vl_alloca(c, r->b, r->vt);
-  return vl_loop_begin(c, r->b, vl_i64(c, 0), vl_i64(c, rows), 1, rl);
+  return vl_loop_begin(c, r->b, lo, hi, 1, rl);
 }
 
-static void finish(Row *r, VlLoop *rl, LLVMValueRef fn, LLVMValueRef const args[], int nargs) {
+/* bytes_per_elem / flops_per_elem: the kernel's traffic and arithmetic per
+ * element of a row, for the grain rule. */
+static void finish(Row *r, VlLoop *rl, LLVMValueRef fn, LLVMValueRef const args[], int nargs,
+                   int64_t width, double bytes_per_elem, double flops_per_elem) {
   vl_loop_end(r->c, r->b, rl);
   LLVMBuildRetVoid(r->b);
   LLVMDisposeBuilder(r->b);
-  cg_call_kernel(r->c, fn, args, nargs);
+  double n = (double)r->rows * (double)width;
+  cg_call_par_kernel(r->c, fn, args, nargs, r->rows,
+                     cg_cost_ns(r->c, n * flops_per_elem, n * bytes_per_elem));
 }
 
 /* ---- Softmax / LogSoftmax ---------------------------------------------- */
@@ -130,7 +140,7 @@ void vr_emit_softmax(CgCtx *c, int64_t rows, int64_t width, bool log_form, LLVMV
     sweep(&r, off, width, sm_scale);
   }
   LLVMValueRef args[2] = {x, out};
-  finish(&r, &rl, fn, args, 2);
+  finish(&r, &rl, fn, args, 2, width, 20, 25);
 }
 
 /* ---- LayerNormalization ------------------------------------------------ */
@@ -181,7 +191,7 @@ void vr_emit_layer_norm(CgCtx *c, int64_t rows, int64_t width, float eps, LLVMVa
   r.s = vm_splat(c, b, LLVMBuildFDiv(b, vm_const(c, 0, 1.0), sd, ""), r.w);
   sweep(&r, off, width, ln_out);
   LLVMValueRef args[4] = {x, scale, bias ? bias : out, out};
-  finish(&r, &rl, fn, args, np);
+  finish(&r, &rl, fn, args, np, width, 16, 8);
 }
 
 /* ---- ReduceSum / ReduceMean / ReduceMax -------------------------------- */
@@ -209,5 +219,5 @@ void vr_emit_reduce(CgCtx *c, int64_t rows, int64_t width, VrReduce kind, LLVMVa
   if (kind == VR_MEAN) v = LLVMBuildFMul(b, v, vm_const(c, 0, 1.0 / (double)width), "");
   LLVMBuildStore(b, v, vl_gep(c, b, vm_f32(c), LLVMGetParam(fn, 1), row));
   LLVMValueRef args[2] = {x, out};
-  finish(&r, &rl, fn, args, 2);
+  finish(&r, &rl, fn, args, 2, width, 4, 1);
 }

@@ -3,6 +3,8 @@
  */
 #include "vec_transpose.h"
 
+#include "../parallel.h"
+
 #include "vec_loops.h"
 #include "vec_math.h"
 
@@ -32,14 +34,13 @@ static LLVMValueRef mul_add(CgCtx *c, LLVMBuilderRef b, LLVMValueRef x, int64_t 
 
 /* Rows of K floats: out[(bj*I + i)*K ..] = in[((b*I + i)*J + j)*K ..]. */
 static void emit_rows(CgCtx *c, LLVMBuilderRef b, LLVMValueRef src, LLVMValueRef dst, int64_t B,
-                      int64_t I, int64_t J, int64_t K) {
+                      int64_t I, int64_t J, int64_t K, VlNest *ns) {
   int w = c->vf32;
   LLVMTypeRef vt = vm_vec(c, w);
-  VlLoop lbj, li;
-  LLVMValueRef bj = vl_loop_begin(c, b, vl_i64(c, 0), vl_i64(c, B * J), 1, &lbj);
+  LLVMValueRef bj = vl_nest_level(c, b, ns);
   LLVMValueRef bb = LLVMBuildUDiv(b, bj, vl_i64(c, J), "");
   LLVMValueRef jj = LLVMBuildURem(b, bj, vl_i64(c, J), "");
-  LLVMValueRef i = vl_loop_begin(c, b, vl_i64(c, 0), vl_i64(c, I), 1, &li);
+  LLVMValueRef i = vl_nest_level(c, b, ns);
   LLVMValueRef so =
       LLVMBuildNSWMul(b, mul_add(c, b, mul_add(c, b, bb, I, i), J, jj), vl_i64(c, K), "");
   LLVMValueRef d0 = LLVMBuildNSWMul(b, mul_add(c, b, bj, I, i), vl_i64(c, K), "");
@@ -56,8 +57,7 @@ static void emit_rows(CgCtx *c, LLVMBuilderRef b, LLVMValueRef src, LLVMValueRef
     LLVMValueRef v = vl_load(c, b, vt, src, LLVMBuildNSWAdd(b, so, k, ""), (int)(K % w), NULL);
     vl_store(c, b, v, dst, LLVMBuildNSWAdd(b, d0, k, ""), (int)(K % w));
   }
-  vl_loop_end(c, b, &li);
-  vl_loop_end(c, b, &lbj);
+  vl_nest_end(c, b, ns);
 }
 
 /* Transposes w rows of w lanes in registers: one round per index bit;
@@ -123,20 +123,24 @@ static void emit_tile_row(CgCtx *c, LLVMBuilderRef b, LLVMValueRef src, LLVMValu
 /* K == 1: out[b][j][i] = in[b][i][j] in w x w register tiles, w = vf32;
  * edge tiles use masked loads/stores. */
 static void emit_tiles(CgCtx *c, LLVMBuilderRef b, LLVMValueRef src, LLVMValueRef dst, int64_t B,
-                       int64_t I, int64_t J) {
+                       int64_t I, int64_t J, VlNest *ns) {
   int w = c->vf32;
-  VlLoop lb;
-  LLVMValueRef bb = vl_loop_begin(c, b, vl_i64(c, 0), vl_i64(c, B), 1, &lb);
+  LLVMValueRef bb = vl_nest_level(c, b, ns);
   LLVMValueRef base = LLVMBuildNSWMul(b, bb, vl_i64(c, I * J), "");
   int64_t ifull = I - I % w;
-  if (ifull > 0) {
-    VlLoop li;
-    LLVMValueRef i0 = vl_loop_begin(c, b, vl_i64(c, 0), vl_i64(c, ifull), w, &li);
+  LLVMValueRef it = vl_nest_level(c, b, ns);
+  LLVMValueRef i0 = LLVMBuildNSWMul(b, it, vl_i64(c, w), "");
+  if (ifull > 0 && I % w) {
+    VlIf f;
+    vl_if_begin(c, b, LLVMBuildICmp(b, LLVMIntSLT, i0, vl_i64(c, ifull), ""), &f);
     emit_tile_row(c, b, src, dst, base, i0, I, J, w);
-    vl_loop_end(c, b, &li);
+    vl_if_else(c, b, &f);
+    emit_tile_row(c, b, src, dst, base, i0, I, J, (int)(I % w));
+    vl_if_end(c, b, &f);
+  } else {
+    emit_tile_row(c, b, src, dst, base, i0, I, J, ifull > 0 ? w : (int)(I % w));
   }
-  if (I % w) emit_tile_row(c, b, src, dst, base, vl_i64(c, ifull), I, J, (int)(I % w));
-  vl_loop_end(c, b, &lb);
+  vl_nest_end(c, b, ns);
 }
 
 bool vt_emit_transpose(CgCtx *c, const Value *x, int nperm, const int64_t *perm, LLVMValueRef in,
@@ -158,17 +162,22 @@ bool vt_emit_transpose(CgCtx *c, const Value *x, int nperm, const int64_t *perm,
     else
       K *= d;
   }
-  LLVMValueRef fn;
+  LLVMValueRef fn, lo, hi;
   LLVMBuilderRef b;
-  cg_begin_kernel(c, "transpose", 2, true, &fn, &b);
+  cg_begin_par_kernel(c, "transpose", 2, true, &fn, &b, &lo, &hi);
   LLVMValueRef src = LLVMGetParam(fn, 0), dst = LLVMGetParam(fn, 1);
+  /* Units: rows of K floats, or block rows of w x w tiles. */
+  int64_t dims[2] = {K > 1 ? B * J : B, K > 1 ? I : (I + c->vf32 - 1) / c->vf32};
+  VlNest ns;
+  vl_nest_begin(c, b, &ns, 2, dims, lo, hi);
   if (K > 1)
-    emit_rows(c, b, src, dst, B, I, J, K);
+    emit_rows(c, b, src, dst, B, I, J, K, &ns);
   else
-    emit_tiles(c, b, src, dst, B, I, J);
+    emit_tiles(c, b, src, dst, B, I, J, &ns);
   LLVMBuildRetVoid(b);
   LLVMDisposeBuilder(b);
   LLVMValueRef args[2] = {in, out};
-  cg_call_kernel(c, fn, args, 2);
+  double n = (double)(B * I * J * K);
+  cg_call_par_kernel(c, fn, args, 2, vl_nest_units(2, dims), cg_cost_ns(c, 0, 8 * n));
   return true;
 }

@@ -10,6 +10,7 @@
 
 #include "../../codegen/codegen.h"
 #include "../../ops/eval.h"
+#include "../../runtime/onnxc_pool.h"
 
 Status cgh_compile(Graph *g, int opt_level, CgModule *m, Error *err) {
   return cgh_compile_ex(g, opt_level, false, m, err);
@@ -32,7 +33,10 @@ Status cgh_compile_ex(Graph *g, int opt_level, bool reference_only, CgModule *m,
   snprintf(so, sizeof so, "%s/model.so", m->dir);
   CgOptions o = {.prefix = "model", .opt_level = opt_level, .emit = CG_EMIT_OBJ,
                  .output_path = obj, .header_path = hdr, .model_path = g->source,
-                 .reference_kernels_only = reference_only, .sanitize_address = CGH_SANITIZE};
+                 .reference_kernels_only = reference_only, .sanitize_address = CGH_SANITIZE,
+                 /* Every partitioned kernel splits, however small: cgh_run
+                  * checks that the split never changes a bit. */
+                 .min_task_ns = 1e-6};
   TRY(cg_compile(g, &o, err));
   snprintf(cmd, sizeof cmd, "cc -shared -o %s %s -lm", so, obj);
   if (system(cmd) != 0) return err_set(err, ST_IO, "linking %s failed", obj);
@@ -40,13 +44,15 @@ Status cgh_compile_ex(Graph *g, int opt_level, bool reference_only, CgModule *m,
   if (!f) return err_set(err, ST_IO, "%s: cannot read", hdr);
   char line[512];
   while (fgets(line, sizeof line, f))
-    if (strncmp(line, "#define MODEL_WORKSPACE_SIZE", 28) == 0)
+    if (strncmp(line, "#define MODEL_WORKSPACE_SIZE ", 29) == 0)
       m->workspace_size = (size_t)strtoull(line + 28, NULL, 10);
   fclose(f);
   m->dl = dlopen(so, RTLD_NOW | RTLD_LOCAL);
   if (!m->dl) return err_set(err, ST_IO, "dlopen %s: %s", so, dlerror());
   *(void **)&m->run = dlsym(m->dl, "model_run");
   if (!m->run) return err_set(err, ST_INTERNAL, "model_run not found in %s", so);
+  *(void **)&m->run_parallel = dlsym(m->dl, "model_run_parallel");
+  if (!m->run_parallel) return err_set(err, ST_INTERNAL, "model_run_parallel not found in %s", so);
   return ST_OK;
 }
 
@@ -64,24 +70,125 @@ void cgh_unload(CgModule *m) {
   memset(m, 0, sizeof *m);
 }
 
-Status cgh_run(const CgModule *m, const Graph *g, const void *const inputs[], void ***outputs,
-               Error *err) {
+bool cgh_same_bits(const Value *v, const void *a, const void *b, size_t *at) {
+  size_t n = (size_t)ir_value_numel(v), es = dtype_size(v->dtype);
+  const unsigned char *x = a, *y = b;
+  for (size_t k = 0; k < n; k++) {
+    if (memcmp(x + k * es, y + k * es, es) == 0) continue;
+    if (dtype_is_float(v->dtype) && isnan(dtype_load_f64(v->dtype, a, k)) &&
+        isnan(dtype_load_f64(v->dtype, b, k)))
+      continue;
+    *at = k;
+    return false;
+  }
+  return true;
+}
+
+/* ---- test runners for the parallel hook --------------------------------
+ * Each runs every task exactly once, in an order of its own, so that any
+ * dependence of the results on the partition or the order shows. */
+
+typedef struct TestRunner {
+  const char *name;
+  int threads;
+  int calls, tasks; /* parallel_for calls and tasks run (counted) */
+  unsigned seed;
+} TestRunner;
+
+static void run_reversed(void *runner, int n, void (*task)(void *, int, int), void *ctx) {
+  TestRunner *r = runner;
+  r->calls++;
+  for (int i = n - 1; i >= 0; i--, r->tasks++) task(ctx, i, i % r->threads);
+}
+
+static void run_shuffled(void *runner, int n, void (*task)(void *, int, int), void *ctx) {
+  TestRunner *r = runner;
+  r->calls++;
+  int *order = malloc((size_t)n * sizeof *order);
+  if (!order) {
+    for (int i = 0; i < n; i++, r->tasks++) task(ctx, i, 0);
+    return;
+  }
+  for (int i = 0; i < n; i++) order[i] = i;
+  for (int i = n - 1; i > 0; i--) {
+    r->seed = r->seed * 1103515245u + 12345u;
+    int j = (int)((r->seed >> 8) % (unsigned)(i + 1));
+    int t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  for (int i = 0; i < n; i++, r->tasks++) task(ctx, order[i], (order[i] * 7) % r->threads);
+  free(order);
+}
+
+static void **alloc_outputs(const Graph *g) {
   void **outs = calloc((size_t)g->num_outputs + 1, sizeof *outs);
-  if (!outs) return err_set(err, ST_NOMEM, "out of memory");
+  if (!outs) return NULL;
   for (int i = 0; i < g->num_outputs; i++) {
     size_t nb = ir_value_nbytes(g->outputs[i]);
-    outs[i] = calloc(1, nb ? nb : 1);
+    outs[i] = malloc(nb ? nb : 1);
     if (!outs[i]) {
       cgh_free_buffers(outs, g->num_outputs);
-      return err_set(err, ST_NOMEM, "out of memory");
+      return NULL;
     }
+    memset(outs[i], 0xa5, nb ? nb : 1); /* stale bytes must be overwritten */
   }
+  return outs;
+}
+
+/* Runs m through run_parallel with par and compares every byte with the
+ * serial outputs. */
+static Status run_compare(const CgModule *m, const Graph *g, const void *const inputs[],
+                          void **serial, const onnxc_parallel *par, const char *what, void *ws,
+                          Error *err) {
+  void **outs = alloc_outputs(g);
+  if (!outs) return err_set(err, ST_NOMEM, "out of memory");
+  int rc = m->run_parallel(inputs, outs, ws, par);
+  Status st = ST_OK;
+  if (rc != 0) st = err_set(err, ST_INTERNAL, "model_run_parallel (%s) returned %d", what, rc);
+  for (int i = 0; st == ST_OK && i < g->num_outputs; i++) {
+    size_t k;
+    if (!cgh_same_bits(g->outputs[i], outs[i], serial[i], &k))
+      st = err_set(err, ST_INTERNAL,
+                   "model_run_parallel (%s): output %d differs from the serial run at element %zu",
+                   what, i, k);
+  }
+  cgh_free_buffers(outs, g->num_outputs);
+  return st;
+}
+
+Status cgh_run(const CgModule *m, const Graph *g, const void *const inputs[], void ***outputs,
+               Error *err) {
+  void **outs = alloc_outputs(g);
+  if (!outs) return err_set(err, ST_NOMEM, "out of memory");
   void *ws = aligned_alloc(64, (m->workspace_size + 63) / 64 * 64 + 64);
   int rc = ws ? m->run(inputs, outs, ws) : -1;
+  Status st = ST_OK;
+  if (rc != 0) st = err_set(err, ST_INTERNAL, "model_run returned %d", rc);
+  /* The same call through the hook: one thread, test runners with more
+   * workers than tasks or fewer, and the real pool. */
+  if (st == ST_OK && m->run_parallel) {
+    onnxc_parallel one = {NULL, NULL, 1};
+    st = run_compare(m, g, inputs, outs, &one, "threads=1, no hook", ws, err);
+    TestRunner rev = {"reversed", 3, 0, 0, 1}, shuf = {"shuffled", 8, 0, 0, 12345};
+    onnxc_parallel prev = {run_reversed, &rev, 3}, pshuf = {run_shuffled, &shuf, 8};
+    if (st == ST_OK) st = run_compare(m, g, inputs, outs, &prev, "3 threads, reversed order", ws, err);
+    if (st == ST_OK) st = run_compare(m, g, inputs, outs, &pshuf, "8 threads, shuffled order", ws, err);
+    /* The hook is only worth calling with two tasks or more. */
+    if (st == ST_OK && (rev.tasks < 2 * rev.calls || shuf.tasks < 2 * shuf.calls))
+      st = err_set(err, ST_INTERNAL, "a parallel region was split into fewer than 2 tasks");
+    onnxc_pool *pool = st == ST_OK ? onnxc_pool_create(2) : NULL;
+    if (pool) {
+      st = run_compare(m, g, inputs, outs, onnxc_pool_parallel(pool), "pool of 2 threads", ws, err);
+      onnxc_pool_destroy(pool);
+    } else if (st == ST_OK) {
+      st = err_set(err, ST_INTERNAL, "onnxc_pool_create(2) failed");
+    }
+  }
   free(ws);
-  if (rc != 0) {
+  if (st != ST_OK) {
     cgh_free_buffers(outs, g->num_outputs);
-    return err_set(err, ST_INTERNAL, "model_run returned %d", rc);
+    return st;
   }
   *outputs = outs;
   return ST_OK;

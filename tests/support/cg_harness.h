@@ -14,9 +14,12 @@
 
 #include "../../ir/graph.h"
 
+struct onnxc_parallel;
+
 typedef struct CgModule {
   void *dl;                 /* dlopen handle */
   int (*run)(const void *const *, void *const *, void *);
+  int (*run_parallel)(const void *const *, void *const *, void *, const struct onnxc_parallel *);
   size_t workspace_size;    /* parsed from the generated header */
   char dir[256];            /* temp dir with model.o/model.h/model.so */
 } CgModule;
@@ -30,9 +33,19 @@ Status cgh_compile_ex(Graph *g, int opt_level, bool reference_only, CgModule *m,
 void cgh_unload(CgModule *m);
 
 /* Runs m on inputs (g->inputs order) into freshly malloc'ed outputs
- * (caller frees each and the array). */
+ * (caller frees each and the array).  Then runs it again through
+ * model_run_parallel with one thread, with test runners that run the tasks
+ * in reverse and shuffled order (3 and 8 workers), and with a 2-thread
+ * onnxc_pool, and fails unless every output is bit-identical to the serial
+ * run.  (cgh_compile splits every partitioned kernel, whatever its size.) */
 Status cgh_run(const CgModule *m, const Graph *g, const void *const inputs[], void ***outputs,
                Error *err);
+
+/* Whether two buffers of v's type hold the same bits, NaN matching any NaN
+ * (LLVM may commute an operation, and x86 then propagates the other NaN's
+ * sign: NaN payloads are not part of what onnxc keeps identical); *at gets
+ * the first differing element. */
+bool cgh_same_bits(const Value *v, const void *a, const void *b, size_t *at);
 
 typedef struct CgCompare {
   double max_abs, max_rel;  /* over all outputs */

@@ -165,11 +165,12 @@ static void check_symbols(const char *dir) {
   snprintf(cmd, sizeof cmd, "nm -g --defined-only '%s/m.o'", dir);
   FILE *p = popen(cmd, "r");
   assert_non_null(p);
-  int run_w = 0, check = 0, other = 0;
+  int run_w = 0, run_pw = 0, check = 0, other = 0;
   while (fgets(line, sizeof line, p)) {
     char addr[64], kind[8], name[256];
     if (sscanf(line, "%63s %7s %255s", addr, kind, name) != 3) continue;
     if (strcmp(name, "m_run_with_weights") == 0) run_w++;
+    else if (strcmp(name, "m_run_parallel_with_weights") == 0) run_pw++;
     else if (strcmp(name, "m_weights_check") == 0) check++;
     else {
       other++;
@@ -178,6 +179,7 @@ static void check_symbols(const char *dir) {
   }
   assert_int_equal(pclose(p), 0);
   assert_int_equal(run_w, 1);
+  assert_int_equal(run_pw, 1);
   assert_int_equal(check, 1);
   assert_int_equal(other, 0);
 }

@@ -129,7 +129,7 @@ static inline void tcg_compile_for(Graph *g, const char *cpu, CgModule *m) {
   FILE *f = fopen(hdr, "r");
   assert_non_null(f);
   while (fgets(line, sizeof line, f))
-    if (strncmp(line, "#define MODEL_WORKSPACE_SIZE", 28) == 0)
+    if (strncmp(line, "#define MODEL_WORKSPACE_SIZE ", 29) == 0)
       m->workspace_size = (size_t)strtoull(line + 28, NULL, 10);
   fclose(f);
   m->dl = dlopen(so, RTLD_NOW | RTLD_LOCAL);

@@ -101,21 +101,52 @@ static bool acceptable(const char *what, const char *model, Check c) {
   return ok;
 }
 
+/* Runs m_run, then m_run_parallel through onnxc_pool at 1, 2, 3 and 8
+ * threads and through a runner that runs the tasks in reverse order, and
+ * exits 7 unless every run gives the same bits (NaN matching any NaN). */
 static const char *harness_c =
-    "#include <stdio.h>\n#include <stdlib.h>\n#include \"m.h\"\n"
+    "#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+    "#include \"m.h\"\n#include \"onnxc_pool.h\"\n"
+    "static int reversed_calls;\n"
+    "static void reversed(void *r, int n, void (*task)(void *, int, int), void *ctx) {\n"
+    "  (void)r; reversed_calls++;\n"
+    "  for (int i = n - 1; i >= 0; i--) task(ctx, i, i % 4);\n"
+    "}\n"
+    "static int same(const float *a, const float *b, size_t n) {\n"
+    "  for (size_t i = 0; i < n; i++)\n"
+    "    if (memcmp(a + i, b + i, 4) && !(isnan(a[i]) && isnan(b[i]))) return 0;\n"
+    "  return 1;\n"
+    "}\n"
     "int main(int argc, char **argv) {\n"
     "  if (argc != 3 || M_NUM_INPUTS != 1) return 3;\n"
     "  float *in = malloc(sizeof(float) * M_INPUT_0_SIZE), *out = malloc(sizeof(float) * "
-    "M_OUTPUT_0_SIZE);\n"
-    "  void *ws = aligned_alloc(M_WORKSPACE_ALIGN, (M_WORKSPACE_SIZE + M_WORKSPACE_ALIGN) / "
-    "M_WORKSPACE_ALIGN * M_WORKSPACE_ALIGN);\n"
+    "M_OUTPUT_0_SIZE), *par = malloc(sizeof(float) * M_OUTPUT_0_SIZE);\n"
+    "  void *ws = aligned_alloc(M_WORKSPACE_ALIGN, (M_WORKSPACE_SIZE_FOR_THREADS(8) + "
+    "M_WORKSPACE_ALIGN) / M_WORKSPACE_ALIGN * M_WORKSPACE_ALIGN);\n"
     "  FILE *f = fopen(argv[1], \"rb\");\n"
-    "  if (!in || !out || !ws || !f || fread(in, sizeof(float), M_INPUT_0_SIZE, f) != "
+    "  if (!in || !out || !par || !ws || !f || fread(in, sizeof(float), M_INPUT_0_SIZE, f) != "
     "M_INPUT_0_SIZE) return 4;\n"
     "  fclose(f);\n"
-    "  const void *ins[1] = {in}; void *outs[1] = {out};\n"
+    "  const void *ins[1] = {in}; void *outs[1] = {out}, *pouts[1] = {par};\n"
     "  int rc = m_run(ins, outs, ws);\n"
     "  if (rc) return 5;\n"
+    "  static const int threads[] = {1, 2, 3, 8};\n"
+    "  for (int t = 0; t < 5; t++) {\n"
+    "    onnxc_pool *pool = t < 4 ? onnxc_pool_create(threads[t]) : NULL;\n"
+    "    onnxc_parallel rev = {reversed, NULL, 4};\n"
+    "    const onnxc_parallel *hook = t < 4 ? onnxc_pool_parallel(pool) : &rev;\n"
+    "    if (!hook) return 8;\n"
+    "    memset(par, 0xa5, sizeof(float) * M_OUTPUT_0_SIZE);\n"
+    "    if (m_run_parallel(ins, pouts, ws, hook)) return 5;\n"
+    "    onnxc_pool_destroy(pool);\n"
+    "    if (!same(par, out, M_OUTPUT_0_SIZE)) {\n"
+    "      fprintf(stderr, \"run_parallel (%s %d) differs from run\\n\", t < 4 ? \"pool\" : "
+    "\"reversed\", t < 4 ? threads[t] : 4);\n"
+    "      return 7;\n"
+    "    }\n"
+    "  }\n"
+    "  printf(\"parallel: bit-identical at 1, 2, 3, 8 threads and reversed (%d regions)\\n\", "
+    "reversed_calls);\n"
     "  f = fopen(argv[2], \"wb\");\n"
     "  if (!f || fwrite(out, sizeof(float), M_OUTPUT_0_SIZE, f) != M_OUTPUT_0_SIZE) return 6;\n"
     "  return fclose(f) != 0;\n"
@@ -164,7 +195,10 @@ static bool run_model(const char *name) {
     sh("cat '%s/compile.err'", work);
     ok = false;
   }
-  if (ok && (rc = sh("cd '%s' && cc -O1 -o h harness.c m.o -lm && ./h in.bin out.bin", work)) != 0) {
+  /* The pool from source: the test's own build may carry sanitizers. */
+  if (ok && (rc = sh("cd '%s' && cc -O1 -I'%s/runtime' -o h harness.c m.o '%s/runtime/onnxc_pool.c' "
+                     "-pthread -lm && ./h in.bin out.bin",
+                     work, ONNXC_SOURCE_DIR, ONNXC_SOURCE_DIR)) != 0) {
     printf("  %s: harness build or run exited %d\n", name, rc);
     ok = false;
   }

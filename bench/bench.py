@@ -30,6 +30,11 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+try:  # the third engine (bench/run.sh installs it; --no-openvino leaves it out)
+    import openvino as ov
+except ImportError:
+    ov = None
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 CACHE = os.path.join(HERE, ".cache")
@@ -160,13 +165,35 @@ def fma_peak(build_dir):
 # ---------------------------------------------------------------- one model
 
 
-def ort_session(path):
+def ort_session(path, threads=1):
     so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
+    so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+class OvModel:
+    """An OpenVINO CPU model: float32 forced (it would pick bf16 where the CPU
+    has it), latency hint, one stream, `threads` inference threads."""
+
+    def __init__(self, path, feeds, threads):
+        core = ov.Core()
+        model = core.read_model(path)
+        model.reshape({i.get_any_name(): list(feeds[i.get_any_name()].shape)
+                       for i in model.inputs if i.get_any_name() in feeds})
+        cfg = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY",
+               "INFERENCE_NUM_THREADS": str(threads), "NUM_STREAMS": "1"}
+        self.compiled = core.compile_model(model, "CPU", cfg)
+        self.req = self.compiled.create_infer_request()
+        self.names = [i.get_any_name() for i in self.compiled.inputs]
+        self.feeds = {n: feeds[n] for n in self.names}
+
+    def run(self, _ignored, feeds=None):
+        self.req.infer(self.feeds)
+        return [self.req.get_output_tensor(i).data.copy()
+                for i in range(len(self.compiled.outputs))]
 
 
 NP_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64,
@@ -297,7 +324,9 @@ def bench_model(row, args, onnxc):
         return res
     exe = os.path.join(work, "harness")
     ok, out = run(["cc", "-O2", "-march=native", f"-DMODEL_HEADER=\"{work}/m.h\"",
-                   os.path.join(HERE, "harness.c"), os.path.join(work, "m.o"), "-lm", "-o", exe],
+                   "-I" + os.path.join(ROOT, "runtime"), os.path.join(HERE, "harness.c"),
+                   os.path.join(ROOT, "runtime", "onnxc_pool.c"), os.path.join(work, "m.o"),
+                   "-pthread", "-lm", "-o", exe],
                   timeout=600)
     if not ok:
         res["error"] = "link failed: " + " / ".join(out.strip().splitlines()[-3:])
@@ -308,19 +337,42 @@ def bench_model(row, args, onnxc):
         np.ascontiguousarray(v).tofile(f)
         in_files.append(f)
 
-    # Warm-up both, estimate per-run times, choose N per round.
+    # Engines at every thread count: onnxc (the harness, switched with its
+    # "threads" command), ORT and OpenVINO sessions made per thread count.
+    threads = args.threads
+    engines = {}  # (name, t) -> callable n -> [(wall ms, cpu ms)]
     try:
         h = Harness(exe, in_files, weights)
     except RuntimeError as e:
         res["error"] = f"onnxc run failed: {e}"
         return res
+    others = {}
     try:
-        t_c = min(w for w, _ in h.runs(2))
-        t_o = min(w for w, _ in time_ort(sess, feeds, 2))
-        warm_c = max(1, min(20, int(args.warmup_s * 1e3 / max(t_c, 1e-3))))
-        warm_o = max(1, min(20, int(args.warmup_s * 1e3 / max(t_o, 1e-3))))
-        h.cmd(f"warm {warm_c}", "ok")
-        time_ort(sess, feeds, warm_o)
+        for t in threads:
+            others[("ort", t)] = sess if t == 1 else ort_session(row["path"], t)
+            if ov is not None and not args.no_openvino:
+                try:
+                    others[("ov", t)] = OvModel(row["path"], feeds, t)
+                except Exception as e:  # noqa: BLE001 - reported, onnxc still timed
+                    res["ov_error"] = one_line(f"OpenVINO cannot load/run the model: {e}", 200)
+
+        def onnxc_runs(t):
+            def f(n):
+                h.cmd(f"threads {t}", "ok")
+                return h.runs(n)
+            return f
+
+        for t in threads:
+            engines[("onnxc", t)] = onnxc_runs(t)
+            for name in ("ort", "ov"):
+                if (name, t) in others:
+                    engines[(name, t)] = (lambda m: lambda n: time_ort(m, feeds, n))(others[(name, t)])
+
+        # Warm-up, estimate per-run times, choose N per round.
+        est = {}
+        for k, f in engines.items():
+            est[k] = min(w for w, _ in f(2))
+            f(max(1, min(20, int(args.warmup_s * 1e3 / max(est[k], 1e-3)))))
 
         def per_round(t):
             n = math.ceil(args.round_s * 1e3 / max(t, 1e-3))
@@ -330,13 +382,15 @@ def bench_model(row, args, onnxc):
             budget = args.max_side_s * 1e3 / args.rounds
             return max(1, min(n, int(budget / max(t, 1e-3))))
 
-        n_c, n_o = per_round(t_c), per_round(t_o)
-        times_c, times_o = [], []
-        for _ in range(args.rounds):
-            times_c += h.runs(n_c)
-            times_o += time_ort(sess, feeds, n_o)
-        dump = os.path.join(work, "out.bin")
-        h.cmd(f"dump {dump}", "ok")
+        times = {k: [] for k in engines}
+        for _ in range(args.rounds):  # alternating: noise hits every engine alike
+            for k, f in engines.items():
+                times[k] += f(per_round(est[k]))
+        dumps = {}
+        for t in threads:
+            h.cmd(f"threads {t}", "ok")
+            dumps[t] = os.path.join(work, f"out_{t}t.bin")
+            h.cmd(f"dump {dumps[t]}", "ok")
     except RuntimeError as e:
         res["error"] = f"onnxc run failed: {e}"
         return res
@@ -346,25 +400,58 @@ def bench_model(row, args, onnxc):
         except Exception:  # noqa: BLE001
             pass
 
-    wall_c, cpu_c = [w for w, _ in times_c], [c for _, c in times_c]
-    wall_o, cpu_o = [w for w, _ in times_o], [c for _, c in times_o]
-    res["onnxc_ms"] = statistics.median(wall_c)
-    res["onnxc_min_ms"] = min(wall_c)
-    res["onnxc_cpu_ms"] = statistics.median(cpu_c)
-    res["ort_ms"] = statistics.median(wall_o)
-    res["ort_min_ms"] = min(wall_o)
-    res["ort_cpu_ms"] = statistics.median(cpu_o)
-    res["runs"] = [len(times_c), len(times_o)]
-    res["ratio"] = res["onnxc_ms"] / res["ort_ms"]
-    res["ratio_min"] = res["onnxc_min_ms"] / res["ort_min_ms"]
-    res["ratio_cpu"] = res["onnxc_cpu_ms"] / res["ort_cpu_ms"] if res["ort_cpu_ms"] > 0 else None
-    if res.get("flops"):
-        res["onnxc_gflops"] = res["flops"] / (res["onnxc_ms"] * 1e6)
-        res["ort_gflops"] = res["flops"] / (res["ort_ms"] * 1e6)
+    res["threads"] = {}
+    for t in threads:
+        r = {}
+        for name in ("onnxc", "ort", "ov"):
+            if (name, t) not in times:
+                continue
+            wall = [w for w, _ in times[(name, t)]]
+            cpu = [c for _, c in times[(name, t)]]
+            r[f"{name}_ms"] = statistics.median(wall)
+            r[f"{name}_min_ms"] = min(wall)
+            r[f"{name}_cpu_ms"] = statistics.median(cpu)
+            r[f"{name}_runs"] = len(wall)
+        r["ratio"] = r["onnxc_ms"] / r["ort_ms"]
+        if "ov_ms" in r:
+            r["ratio_ov"] = r["onnxc_ms"] / r["ov_ms"]
+        if res.get("flops"):
+            r["onnxc_gflops"] = res["flops"] / (r["onnxc_ms"] * 1e6)
+            r["ort_gflops"] = res["flops"] / (r["ort_ms"] * 1e6)
+        res["threads"][str(t)] = r
+    one = res["threads"][str(threads[0])]
+    # The single-thread columns keep their old names (docs/PERFORMANCE.md).
+    for k in ("onnxc_ms", "onnxc_min_ms", "onnxc_cpu_ms", "ort_ms", "ort_min_ms", "ort_cpu_ms",
+              "ratio", "onnxc_gflops", "ort_gflops"):
+        if k in one:
+            res[k] = one[k]
+    res["runs"] = [one["onnxc_runs"], one["ort_runs"]]
+    res["ratio_min"] = one["onnxc_min_ms"] / one["ort_min_ms"]
+    res["ratio_cpu"] = one["onnxc_cpu_ms"] / one["ort_cpu_ms"] if one["ort_cpu_ms"] > 0 else None
 
-    # Correctness against ORT on the same input.
+    # Correctness against ORT on the same input; every thread count must
+    # give the first one's bits (NaN matching any NaN).
     ref = sess.run(None, feeds)
-    raw = np.fromfile(dump, dtype=np.uint8)
+    raw = np.fromfile(dumps[threads[0]], dtype=np.uint8)
+    worst_abs, worst_rel, size_ok = compare_outputs(raw, ref)
+    if not size_ok:
+        res["error_note"] = f"output size mismatch: onnxc {raw.size} bytes"
+        worst_rel = float("inf")
+    res["max_abs_err"], res["rel_err"] = worst_abs, worst_rel
+    res["correct"] = worst_rel <= REL_ERR_LIMIT
+    res["bit_identical"] = all(same_bits(raw, np.fromfile(dumps[t], dtype=np.uint8), ref)
+                               for t in threads[1:])
+    if ("ov", threads[0]) in others:
+        ov_out = others[("ov", threads[0])].run(None)
+        res["ov_rel_err"] = max(
+            float(np.max(np.abs(o.astype(np.float64) - r.astype(np.float64)))) /
+            max(float(np.max(np.abs(r))), 1e-30) for o, r in zip(ov_out, ref))
+    return res
+
+
+def compare_outputs(raw, ref):
+    """(max abs error, max abs error / max |ref|, sizes agree) of the raw
+    concatenated onnxc outputs against ORT's."""
     at, worst_abs, worst_rel = 0, 0.0, 0.0
     for r in ref:
         nbytes = r.size * r.itemsize
@@ -377,12 +464,27 @@ def bench_model(row, args, onnxc):
             a = float("inf")
         worst_abs = max(worst_abs, a)
         worst_rel = max(worst_rel, a / scale if scale > 0 else a)
-    if at != raw.size:
-        res["error_note"] = f"output size mismatch: onnxc {raw.size} bytes, ORT {at}"
-        worst_rel = float("inf")
-    res["max_abs_err"], res["rel_err"] = worst_abs, worst_rel
-    res["correct"] = worst_rel <= REL_ERR_LIMIT
-    return res
+    return worst_abs, worst_rel, at == raw.size
+
+
+def same_bits(a, b, ref):
+    """Raw output dumps a and b hold the same bits, NaN matching any NaN."""
+    if a.size != b.size:
+        return False
+    if np.array_equal(a, b):
+        return True
+    at = 0
+    for r in ref:
+        n = r.size * r.itemsize
+        x, y = a[at:at + n].view(r.dtype), b[at:at + n].view(r.dtype)
+        at += n
+        diff = x.view(np.uint8).reshape(-1, r.itemsize) != y.view(np.uint8).reshape(-1, r.itemsize)
+        bad = diff.any(axis=1)
+        if np.issubdtype(r.dtype, np.floating):
+            bad &= ~(np.isnan(x) & np.isnan(y))
+        if bad.any():
+            return False
+    return True
 
 
 # ---------------------------------------------------------------- report
@@ -413,6 +515,47 @@ HEADER = ("| model | input | GFLOP | onnxc ms | ORT ms | onnxc/ORT | min/min | C
           "| onnxc GFLOP/s | % FMA peak | ORT GFLOP/s | max abs err / max abs ORT "
           "| runs onnxc/ORT |\n"
           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+
+
+def threads_header(threads, with_ov):
+    cols = ["model"]
+    for t in threads:
+        cols += [f"onnxc {t}T ms", f"ORT {t}T ms"] + ([f"OV {t}T ms"] if with_ov else [])
+        cols += [f"onnxc/ORT {t}T"] + ([f"onnxc/OV {t}T"] if with_ov else [])
+        cols += [f"% FMA peak {t}T"]
+    for t in threads[1:]:
+        cols += [f"onnxc {t}T speedup", f"ORT {t}T speedup"] + ([f"OV {t}T speedup"] if with_ov else [])
+    cols += ["bits equal across T", "err vs ORT"] + (["OV err vs ORT"] if with_ov else [])
+    return "| " + " | ".join(cols) + " |\n|" + "|".join(["---"] + ["---:"] * (len(cols) - 1)) + "|"
+
+
+def fmt_threads_row(r, threads, with_ov):
+    if "threads" not in r:
+        return f"| {r['label']} | **{one_line(r.get('error', '?'), 200)}** |"
+    cells = [r["label"]]
+    by = r["threads"]
+    for t in threads:
+        x = by[str(t)]
+        cells += [f"{x['onnxc_ms']:.2f}", f"{x['ort_ms']:.2f}"]
+        if with_ov:
+            cells.append(f"{x['ov_ms']:.2f}" if "ov_ms" in x else "-")
+        cells.append(f"**{x['ratio']:.2f}**")
+        if with_ov:
+            cells.append(f"**{x['ratio_ov']:.2f}**" if "ratio_ov" in x else "-")
+        pct = x.get("onnxc_peak_pct")
+        cells.append(f"{pct:.1f}%" if pct is not None else "?")
+    one = by[str(threads[0])]
+    for t in threads[1:]:
+        x = by[str(t)]
+        cells += [f"{one['onnxc_ms'] / x['onnxc_ms']:.2f}", f"{one['ort_ms'] / x['ort_ms']:.2f}"]
+        if with_ov:
+            cells.append(f"{one['ov_ms'] / x['ov_ms']:.2f}" if "ov_ms" in x and "ov_ms" in one else "-")
+    cells.append("yes" if r.get("bit_identical") else "**NO**")
+    cells.append(f"{r['rel_err']:.1e}" + ("" if r["correct"] else " **WRONG**"))
+    if with_ov:
+        cells.append(f"{r['ov_rel_err']:.1e}" if "ov_rel_err" in r else
+                     one_line(r.get("ov_error", "-"), 80))
+    return "| " + " | ".join(cells) + " |"
 
 
 def machine_info(load_start):
@@ -446,8 +589,16 @@ def main():
     ap.add_argument("--weights-file", action="store_true",
                     help="compile with --weights=FILE and time m_run_with_weights")
     ap.add_argument("--no-generate", action="store_true")
+    ap.add_argument("--threads", default="1,2",
+                    help="comma-separated thread counts for onnxc (PREFIX_run_parallel on "
+                         "onnxc_pool), ORT (intra_op_num_threads) and OpenVINO; the first is "
+                         "the single-thread table's")
+    ap.add_argument("--no-openvino", action="store_true", help="leave OpenVINO out")
     ap.add_argument("--out", default=None, help="JSON results file (default in bench/.cache)")
     args = ap.parse_args()
+    args.threads = [int(t) for t in args.threads.split(",")]
+    if not args.threads or min(args.threads) < 1:
+        sys.exit("--threads wants positive thread counts")
 
     start = datetime.datetime.now(datetime.timezone.utc)
     load_start = os.getloadavg()
@@ -503,9 +654,13 @@ def main():
         if peak and "onnxc_gflops" in r:
             r["onnxc_peak_pct"] = 100 * r["onnxc_gflops"] / peak
             r["ort_peak_pct"] = 100 * r["ort_gflops"] / peak
+        for t, x in r.get("threads", {}).items():  # against t cores' peak
+            if peak and "onnxc_gflops" in x:
+                x["onnxc_peak_pct"] = 100 * x["onnxc_gflops"] / (peak * min(int(t), os.cpu_count()))
     info = machine_info(load_start)
     meta = {"date_utc": start.strftime("%Y-%m-%d %H:%M UTC"), "machine": info,
             "onnxruntime": ort.__version__, "onnx": onnx.__version__, "numpy": np.__version__,
+            "openvino": ov.__version__ if ov else None, "threads": args.threads,
             "fma_peak_gflops": peak, "fma_peak_output": peak_out,
             "command": " ".join(shlex.quote(a) for a in sys.argv),
             "onnxc_git": git_head,
@@ -522,6 +677,13 @@ def main():
     print(HEADER)
     for r in results:
         print(fmt_row(r))
+    with_ov = any("ov_ms" in x for r in results for x in r.get("threads", {}).values())
+    print(f"\nthreads {','.join(map(str, args.threads))} (onnxc: PREFIX_run_parallel on onnxc_pool; "
+          f"ORT: intra_op_num_threads; OpenVINO {ov.__version__ if ov else '-'}: "
+          f"INFERENCE_NUM_THREADS, f32, LATENCY, 1 stream); % FMA peak against T cores\n")
+    print(threads_header(args.threads, with_ov))
+    for r in results:
+        print(fmt_threads_row(r, args.threads, with_ov))
     ratios = [r["ratio"] for r in results if "ratio" in r]
     if ratios:
         gm = math.exp(sum(math.log(x) for x in ratios) / len(ratios))

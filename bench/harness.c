@@ -9,11 +9,15 @@
  *       driven by bench/bench.py over stdin so onnxc and ONNX Runtime rounds
  *       can alternate: "warm N", "run N" (prints N "wall:cpu" ms pairs on one
  *       line; cpu = CLOCK_PROCESS_CPUTIME_ID),
- *       "dump PATH" (writes output 0..k raw, concatenated), "quit".
+ *       "threads N" (runs through m_run_parallel on an onnxc_pool of N
+ *       threads from then on; N = 1: m_run), "dump PATH" (writes output
+ *       0..k raw, concatenated), "quit".
  * Times are per m_run call, CLOCK_MONOTONIC; inputs are raw little-endian
  * buffers of exactly M_INPUT_i_SIZE elements of the header's dtype.
  * A model compiled with --weights=FILE (M_WEIGHTS_EXTERNAL) needs
  * `--weights FILE` first: it is loaded once and checked with m_weights_check.
+ * `--threads N` (both modes) starts with N threads.  Built with
+ * runtime/onnxc_pool.c and -pthread.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -23,6 +27,7 @@
 #include <time.h>
 
 #include MODEL_HEADER
+#include "onnxc_pool.h"
 
 #define MAX_IO 4
 #if M_NUM_INPUTS > MAX_IO || M_NUM_OUTPUTS > MAX_IO
@@ -77,6 +82,21 @@ static void *outputs[MAX_IO];
 static size_t out_bytes[MAX_IO];
 static void *workspace;
 static const void *weights; /* the loaded weights file (M_WEIGHTS_EXTERNAL) */
+static onnxc_pool *pool;
+static const onnxc_parallel *par; /* NULL: one thread, m_run */
+
+static int set_threads(long n) {
+  onnxc_pool_destroy(pool);
+  pool = NULL;
+  par = NULL;
+  if (n == 1) return 0;
+  if (n < 1 || n > ONNXC_POOL_MAX_THREADS || !(pool = onnxc_pool_create((int)n))) {
+    fprintf(stderr, "harness: cannot make a pool of %ld threads\n", n);
+    return 1;
+  }
+  par = onnxc_pool_parallel(pool);
+  return 0;
+}
 
 #ifdef M_WEIGHTS_EXTERNAL
 static int load_weights(const char *path) {
@@ -92,13 +112,14 @@ static int load_weights(const char *path) {
   weights = w;
   return 0;
 }
-#define RUN_MODEL(in, out, ws) m_run_with_weights(weights, in, out, ws)
+#define RUN_MODEL(in, out, ws)                                                                     \
+  (par ? m_run_parallel_with_weights(weights, in, out, ws, par) : m_run_with_weights(weights, in, out, ws))
 #else
 static int load_weights(const char *path) {
   if (path) fprintf(stderr, "harness: --weights given, but the weights are embedded\n");
   return path != NULL;
 }
-#define RUN_MODEL(in, out, ws) m_run(in, out, ws)
+#define RUN_MODEL(in, out, ws) (par ? m_run_parallel(in, out, ws, par) : m_run(in, out, ws))
 #endif
 
 static double now_ms(void) {
@@ -148,7 +169,7 @@ static int setup(int nfiles, char **files) {
     if (!outputs[i]) return 1;
   }
   size_t align = M_WORKSPACE_ALIGN;
-  size_t ws = ((size_t)M_WORKSPACE_SIZE + align - 1) / align * align;
+  size_t ws = ((size_t)M_WORKSPACE_SIZE_FOR_THREADS(ONNXC_POOL_MAX_THREADS) + align - 1) / align * align;
   workspace = aligned_alloc(align, ws ? ws : align);
   if (!workspace) {
     fprintf(stderr, "harness: cannot allocate %zu bytes of workspace\n", ws);
@@ -208,6 +229,8 @@ static int serve(void) {
         printf("%s%.6f:%.6f", i ? " " : "", ms, cpu);
       }
       printf("\n");
+    } else if (sscanf(line, "threads %ld", &n) == 1) {
+      printf(set_threads(n) ? "error\n" : "ok\n");
     } else if (sscanf(line, "dump %4095s", path) == 1) {
       printf(dump(path) ? "error\n" : "ok\n");
     } else if (strncmp(line, "quit", 4) == 0) {
@@ -221,7 +244,7 @@ static int serve(void) {
 }
 
 int main(int argc, char **argv) {
-  long warm = 3, runs = 20;
+  long warm = 3, runs = 20, threads = 1;
   const char *out = NULL, *weights_path = NULL;
   int is_serve = 0, i = 1;
   for (; i < argc && argv[i][0] == '-'; i++) {
@@ -230,14 +253,16 @@ int main(int argc, char **argv) {
     else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) runs = atol(argv[++i]);
     else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) out = argv[++i];
     else if (strcmp(argv[i], "--weights") == 0 && i + 1 < argc) weights_path = argv[++i];
+    else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atol(argv[++i]);
     else {
       fprintf(stderr,
-              "usage: %s [--serve] [--weights FILE] [-w WARMUP] [-n RUNS] [-o OUT.bin] IN.bin...\n",
+              "usage: %s [--serve] [--weights FILE] [--threads N] [-w WARMUP] [-n RUNS] [-o OUT.bin] "
+              "IN.bin...\n",
               argv[0]);
       return 2;
     }
   }
-  if (load_weights(weights_path) || setup(argc - i, argv + i)) return 1;
+  if (load_weights(weights_path) || setup(argc - i, argv + i) || set_threads(threads)) return 1;
   if (is_serve) {
     printf("ready %d %d\n", M_NUM_INPUTS, M_NUM_OUTPUTS);
     fflush(stdout);

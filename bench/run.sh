@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# onnxc vs ONNX Runtime benchmark (single thread): makes bench/.venv with the
+# onnxc vs ONNX Runtime and OpenVINO, at 1 and 2 threads (--threads): makes bench/.venv with the
 # pinned packages below (once), builds onnxc in Release into build-bench/,
 # then runs bench/bench.py, which generates missing full-size models into
 # bench/.cache, compiles each model of bench/models.txt with onnxc -O3
@@ -11,7 +11,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
 VENV="$HERE/.venv"
 # Pinned so runs on different days compare the same ORT.
-PINS=(onnxruntime==1.31.1 numpy==2.4.6 onnx==1.23.2)
+PINS=(onnxruntime==1.31.1 numpy==2.4.6 onnx==1.23.2 openvino==2026.4.1)
 PY="${BENCH_PYTHON:-python3}"
 
 if [[ ! -x "$VENV/bin/python" ]] || [[ "$(cat "$VENV/.pins" 2>/dev/null)" != "${PINS[*]}" ]]; then

@@ -1,7 +1,7 @@
 /*
  * classify: an image classifier built on a model compiled by onnxc.
  *
- *   classify IMAGE.ppm|IMAGE.pgm [--top K] [--dump-input FILE.npy]
+ *   classify IMAGE.ppm|IMAGE.pgm [--top K] [--threads N] [--dump-input FILE.npy]
  *
  * Reads a binary PPM/PGM image, resizes it (bilinear) to the model's input
  * height and width and normalizes it with the ImageNet mean and standard
@@ -9,6 +9,8 @@
  * model), runs model_run, and prints the top-K classes (default 5) with
  * their softmax probabilities.  --dump-input writes the preprocessed tensor
  * as .npy, so `onnxc run` can check the result on exactly the same input.
+ * --threads N runs the model on N threads (model_run_parallel on an
+ * onnxc_pool from onnxc's runtime library; the scores are the same bits).
  */
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 
 #include "image.h"
 #include "model.h"
+#include "onnxc_pool.h"
 
 _Static_assert(MODEL_NUM_INPUTS == 1, "the example feeds one image input");
 _Static_assert(MODEL_INPUT_0_RANK == 4, "the image input must be NCHW");
@@ -50,18 +53,21 @@ static int write_npy(const char *path, const float *data, const long long *dims,
 
 int main(int argc, char **argv) {
   const char *image = NULL, *dump = NULL;
-  int top = 5;
+  int top = 5, threads = 1;
+  static const char usage[] =
+      "usage: classify IMAGE.ppm|IMAGE.pgm [--top K] [--threads N] [--dump-input FILE.npy]\n";
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--dump-input") == 0 && i + 1 < argc) dump = argv[++i];
     else if (strcmp(argv[i], "--top") == 0 && i + 1 < argc) top = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
     else if (argv[i][0] != '-' && !image) image = argv[i];
     else {
-      fprintf(stderr, "usage: classify IMAGE.ppm|IMAGE.pgm [--top K] [--dump-input FILE.npy]\n");
+      fputs(usage, stderr);
       return 2;
     }
   }
-  if (!image || top < 1) {
-    fprintf(stderr, "usage: classify IMAGE.ppm|IMAGE.pgm [--top K] [--dump-input FILE.npy]\n");
+  if (!image || top < 1 || threads < 1 || threads > ONNXC_POOL_MAX_THREADS) {
+    fputs(usage, stderr);
     return 2;
   }
   if (strcmp(MODEL_INPUT_0_DTYPE, "float32") != 0 || strcmp(MODEL_OUTPUT_0_DTYPE, "float32") != 0 ||
@@ -81,9 +87,10 @@ int main(int argc, char **argv) {
   static const float mean1[1] = {0.449f}, std1[1] = {0.226f}; /* averages of the above */
   float *input = malloc((size_t)MODEL_INPUT_0_SIZE * sizeof *input);
   float *scores = malloc((size_t)MODEL_OUTPUT_0_SIZE * sizeof *scores);
+  size_t ws_bytes = (size_t)MODEL_WORKSPACE_SIZE_FOR_THREADS(threads);
   void *workspace = aligned_alloc(MODEL_WORKSPACE_ALIGN,
-                                  ((size_t)MODEL_WORKSPACE_SIZE + MODEL_WORKSPACE_ALIGN - 1) /
-                                      MODEL_WORKSPACE_ALIGN * MODEL_WORKSPACE_ALIGN + MODEL_WORKSPACE_ALIGN);
+                                  (ws_bytes + MODEL_WORKSPACE_ALIGN - 1) / MODEL_WORKSPACE_ALIGN *
+                                          MODEL_WORKSPACE_ALIGN + MODEL_WORKSPACE_ALIGN);
   if (!input || !scores || !workspace) {
     fprintf(stderr, "classify: out of memory\n");
     return 1;
@@ -99,8 +106,15 @@ int main(int argc, char **argv) {
 
   const void *inputs[1] = {input};
   void *outputs[1] = {scores};
-  if (model_run(inputs, outputs, workspace) != 0) {
-    fprintf(stderr, "classify: model_run failed\n");
+  onnxc_pool *pool = threads > 1 ? onnxc_pool_create(threads) : NULL;
+  if (threads > 1 && !pool) {
+    fprintf(stderr, "classify: cannot start %d threads\n", threads);
+    return 1;
+  }
+  int rc = model_run_parallel(inputs, outputs, workspace, onnxc_pool_parallel(pool));
+  onnxc_pool_destroy(pool);
+  if (rc != 0) {
+    fprintf(stderr, "classify: model_run_parallel failed (%d)\n", rc);
     return 1;
   }
 

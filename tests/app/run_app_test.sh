@@ -40,6 +40,13 @@ check_app() { # $1: label, $2: onnxc_DIR
     exit 1
   fi
   echo "ok: $label: top-1 class $got agrees with the reference evaluator"
+  # More threads (onnxc::runtime's pool): the very same printout.
+  for t in 2 3; do
+    "$app/classify" "$image" --threads "$t" > "$tmp/$label-out-$t.txt"
+    cmp -s "$tmp/$label-out.txt" "$tmp/$label-out-$t.txt" ||
+      { diff "$tmp/$label-out.txt" "$tmp/$label-out-$t.txt"; echo "FAIL: $label: --threads $t differs"; exit 1; }
+  done
+  echo "ok: $label: --threads 2 and 3 print the same scores"
 }
 
 check_app build-tree "$build"
@@ -50,6 +57,9 @@ cmake --install "$build" --prefix "$tmp/prefix" >"$tmp/install.log" 2>&1 ||
 [[ -x "$tmp/prefix/bin/onnxc" ]] || { echo "FAIL: bin/onnxc not installed"; exit 1; }
 cfg="$(dirname "$(find "$tmp/prefix" -name onnxcConfig.cmake | head -1)")"
 [[ -f "$cfg/OnnxcModel.cmake" ]] || { echo "FAIL: OnnxcModel.cmake not installed"; exit 1; }
+for f in include/onnxc/onnxc_pool.h lib/libonnxc_runtime.a; do
+  [[ -f "$tmp/prefix/$f" ]] || { echo "FAIL: $f not installed"; exit 1; }
+done
 check_app installed "$cfg"
 grep -rq "$tmp/prefix/bin/onnxc" "$tmp/app-installed/CMakeFiles" ||
   { echo "FAIL: the installed package's build did not use the installed onnxc"; exit 1; }

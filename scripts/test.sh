@@ -2,7 +2,8 @@
 # The full test run, as CI does it (.ci/run): installs the dependencies,
 # builds Release into build/ and runs ctest (unit tests, CLI tests, the ONNX
 # conformance suite), then builds Debug with AddressSanitizer and
-# UndefinedBehaviorSanitizer into build-asan/ and runs ctest there too.
+# UndefinedBehaviorSanitizer into build-asan/ and runs ctest there too, then
+# runs the multi-threaded tests under ThreadSanitizer (scripts/tsan.sh).
 # Exits non-zero if a build or any test fails; both test runs always happen.
 # Prints the wall time of each build and test run, and the total, at the end
 # (CI's budget: 90 minutes on 2 cores for everything).
@@ -37,6 +38,9 @@ step "ASan+UBSan build" cmake --build "$asan" -j"$jobs"
 step "ASan+UBSan ctest" bash -c "cd '$asan' && ASAN_OPTIONS=detect_leaks=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j$jobs" ||
   failed+=("ctest in $asan/")
+
+echo "== ThreadSanitizer: the pool and compiled models on several threads"
+step "ThreadSanitizer" scripts/tsan.sh "$build" || failed+=("scripts/tsan.sh")
 
 echo "== wall times"
 printf '  %s\n' "${timings[@]}"

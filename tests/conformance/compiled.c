@@ -74,6 +74,24 @@ static void put_weights_loader(FILE *f) {
              "}\n\n");
 }
 
+/* The parallel entry point through a runner that runs the tasks in reverse
+ * order with 3 workers: every output must keep the serial run's bits (NaN
+ * matching any NaN). */
+static void put_parallel_check(FILE *f) {
+  fprintf(f, "static void reversed(void *r, int n, void (*task)(void *, int, int), void *ctx) {\n"
+             "  (void)r;\n"
+             "  for (int i = n - 1; i >= 0; i--) task(ctx, i, i %% 3);\n"
+             "}\n"
+             "static int same_bits(const void *a, const void *b, size_t n, int f32) {\n"
+             "  if (!f32) return memcmp(a, b, n) == 0;\n"
+             "  const unsigned *x = a, *y = b;\n"
+             "  for (size_t i = 0; i < n / 4; i++)\n"
+             "    if (x[i] != y[i] && !((x[i] & 0x7fffffffu) > 0x7f800000u &&\n"
+             "                          (y[i] & 0x7fffffffu) > 0x7f800000u)) return 0;\n"
+             "  return 1;\n"
+             "}\n\n");
+}
+
 static bool write_harness(const char *path, const Graph *g) {
   FILE *f = fopen(path, "w");
   if (!f) return false;
@@ -85,8 +103,12 @@ static bool write_harness(const char *path, const Graph *g) {
   for (int i = 0; i < g->num_inputs; i++) fprintf(f, ", %zu", ir_value_nbytes(g->inputs[i]));
   fprintf(f, "};\nstatic const size_t out_bytes[] = {0");
   for (int i = 0; i < g->num_outputs; i++) fprintf(f, ", %zu", ir_value_nbytes(g->outputs[i]));
+  fprintf(f, "};\nstatic const int out_f32[] = {0");
+  for (int i = 0; i < g->num_outputs; i++)
+    fprintf(f, ", %d", g->outputs[i]->dtype == DT_FLOAT32);
   fprintf(f, "};\n");
   if (use_weights_file) put_weights_loader(f);
+  put_parallel_check(f);
   for (int i = 0; i < g->num_inputs; i++)
     fprintf(f, "_Static_assert(MODEL_INPUT_%d_SIZE == %lld, \"size\");\n", i,
             (long long)ir_value_numel(g->inputs[i]));
@@ -117,6 +139,23 @@ static bool write_harness(const char *path, const Graph *g) {
           "  if (!ws) return 3;\n"
           "  %s\n"
           "  if (rc != 0) { fprintf(stderr, \"model_run returned %%d\\n\", rc); return 4; }\n"
+          "  {\n"
+          "    void *pout[NO + 1];\n"
+          "    onnxc_parallel par = {reversed, NULL, 3};\n"
+          "    for (int i = 0; i < NO; i++) {\n"
+          "      size_t n = out_bytes[i + 1];\n"
+          "      pout[i] = malloc(n ? n : 1);\n"
+          "      if (!pout[i]) return 3;\n"
+          "      memset(pout[i], 0xa5, n ? n : 1);\n"
+          "    }\n"
+          "    %s\n"
+          "    if (prc != 0) { fprintf(stderr, \"model_run_parallel returned %%d\\n\", prc); return 4; }\n"
+          "    for (int i = 0; i < NO; i++)\n"
+          "      if (!same_bits(pout[i], out[i], out_bytes[i + 1], out_f32[i + 1])) {\n"
+          "        fprintf(stderr, \"model_run_parallel (reversed tasks): output %%d differs from model_run\\n\", i);\n"
+          "        return 7;\n"
+          "      }\n"
+          "  }\n"
           "  for (int i = 0; i < NO; i++) {\n"
           "    size_t n = out_bytes[i + 1];\n"
           "    snprintf(path, sizeof path, \"%%s/out%%d.bin\", argv[1], i);\n"
@@ -130,7 +169,10 @@ static bool write_harness(const char *path, const Graph *g) {
               ? "const void *w = load_weights(argv[1]);\n"
                 "  if (!w) { fprintf(stderr, \"model.bin missing or not this model's\\n\"); return 6; }\n"
                 "  int rc = model_run_with_weights(w, (const void *const *)in, out, ws);"
-              : "int rc = model_run((const void *const *)in, out, ws);");
+              : "int rc = model_run((const void *const *)in, out, ws);",
+          use_weights_file
+              ? "int prc = model_run_parallel_with_weights(w, (const void *const *)in, pout, ws, &par);"
+              : "int prc = model_run_parallel((const void *const *)in, pout, ws, &par);");
   return fclose(f) == 0;
 }
 
@@ -214,6 +256,9 @@ bool conf_compiled_run(Graph *g, int opt_level, const void *const inputs[], void
                  .output_path = obj, .header_path = hdr, .model_path = g->source,
                  .weights_path = use_weights_file ? bin : NULL,
                  .sanitize_address = CONF_SANITIZE,
+                 /* Every partitioned kernel splits: the harness checks that
+                  * the parallel entry point gives the same bits. */
+                 .min_task_ns = 1e-6,
                  .print_memory_plan = true, .log = plan_f};
   Error err = {0};
   Status st = ok ? cg_compile(g, &o, &err) : ST_OK;

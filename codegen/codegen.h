@@ -60,6 +60,7 @@ typedef struct CgOptions {
                                  reference kernel (debugging, benchmarks) */
   double min_task_ns;         /* parallel grain (parallel.h); 0: the default.  Tests pass a
                                 tiny value so that every partitioned kernel splits. */
+  bool profile;               /* time every node: <prefix>_run_profiled (profile.h) */
   bool sanitize_address;
   bool sanitize_thread;       /* instrument the code with ThreadSanitizer (tests of the
                                 parallel hook: link with -fsanitize=thread) */      /* instrument the code with AddressSanitizer (tests: the

@@ -18,6 +18,7 @@
 #include "lower.h"
 #include "memplan.h"
 #include "parallel.h"
+#include "profile.h"
 #include "target.h"
 #include "weights_file.h"
 
@@ -36,6 +37,9 @@ typedef struct Emit {
   CgDesc desc;
   CgCtx lower;                        /* context handed to specialized lowerings */
   FILE *kernel_log;                   /* --print-kernels output, or NULL */
+  bool profile;                       /* --profile: time every node */
+  LLVMValueRef times;                 /* the body's times parameter (--profile) */
+  char **kernel_desc;                 /* by node index: the path it takes */
 } Emit;
 
 static LLVMTypeRef ptr_ty(Emit *e) { return LLVMPointerTypeInContext(e->ctx, 0); }
@@ -97,23 +101,30 @@ static LLVMValueRef kernel_fn(Emit *e, const Node *n, Error *err) {
   return f;
 }
 
-/* One --print-kernels line: the path a node takes and how it may split. */
-static void log_kernel(FILE *f, const Node *n, bool handled, const CgParInfo *p) {
-  char how[64];
-  if (!handled)
-    snprintf(how, sizeof how, "serial");
-  else if (!p->partitioned)
-    snprintf(how, sizeof how, "serial");
+/* How a lowered or reference node runs and may split, as --print-kernels
+ * and the profiler say it. */
+static void describe_kernel(bool handled, const CgParInfo *p, char *how, size_t size) {
+  if (!handled || !p->partitioned)
+    snprintf(how, size, "serial");
   else if (p->max_tasks < 2)
-    snprintf(how, sizeof how, "serial (%.1f us < 2 grains)", p->cost_ns / 1000.0);
+    snprintf(how, size, "serial (%.1f us < 2 grains)", p->cost_ns / 1000.0);
   else
-    snprintf(how, sizeof how, "parallel <= %lld tasks of %lld units", (long long)p->max_tasks,
+    snprintf(how, size, "parallel <= %lld tasks of %lld units", (long long)p->max_tasks,
              (long long)p->units);
-  fprintf(f, "  %-10s %-22s %-40s %s\n", handled ? "lowered" : "reference", op_name(n->op), how,
-          n->name);
 }
 
-static Status emit_node(Emit *e, const Node *n, Error *err) {
+static void note_kernel(Emit *e, int k, const Node *n, bool handled, const char *how) {
+  if (e->kernel_log)
+    fprintf(e->kernel_log, "  %-10s %-22s %-40s %s\n", handled ? "lowered" : "reference",
+            op_name(n->op), how, n->name);
+  if (e->kernel_desc && !e->kernel_desc[k]) {
+    size_t len = strlen(how) + 16;
+    e->kernel_desc[k] = malloc(len);
+    if (e->kernel_desc[k]) snprintf(e->kernel_desc[k], len, "%s, %s", handled ? "lowered" : "reference", how);
+  }
+}
+
+static Status emit_node(Emit *e, int k, const Node *n, Error *err) {
   /* Loop bodies are nested graphs that only the evaluator runs; a Loop left
    * after constant folding depends on run-time data. */
   if (n->op == OP_LOOP)
@@ -121,8 +132,10 @@ static Status emit_node(Emit *e, const Node *n, Error *err) {
                          "a Loop whose inputs depend on run-time data cannot be compiled (only "
                          "Loops that constant folding removes are supported)");
   /* Views the plan aliased need no code at all. */
-  if (memplan_is_view(n) && n->outputs[0] && e->plan->place[n->outputs[0]->id].alias_of >= 0)
+  if (memplan_is_view(n) && n->outputs[0] && e->plan->place[n->outputs[0]->id].alias_of >= 0) {
+    note_kernel(e, k, n, true, "view (no code)");
     return ST_OK;
+  }
   LLVMValueRef inp[64], outp[64];
   if (n->num_inputs > 64 || n->num_outputs > 64)
     return err_set(err, ST_UNSUPPORTED, "node \"%s\" has more than 64 inputs or outputs", n->name);
@@ -133,7 +146,9 @@ static Status emit_node(Emit *e, const Node *n, Error *err) {
   e->lower.run_fn = e->fn;
   e->lower.par_last = (CgParInfo){0};
   TRY(cg_lower_node(&e->lower, n, inp, outp, &handled, err));
-  if (e->kernel_log) log_kernel(e->kernel_log, n, handled, &e->lower.par_last);
+  char how[64];
+  describe_kernel(handled, &e->lower.par_last, how, sizeof how);
+  note_kernel(e, k, n, handled, how);
   if (handled) return ST_OK;
   LLVMValueRef desc;
   TRY(cg_desc_node(&e->desc, n, &desc, err));
@@ -162,8 +177,6 @@ static Status emit_node(Emit *e, const Node *n, Error *err) {
     LLVMBuildStore(e->b, v, LLVMBuildGEP2(e->b, out_arr_ty, out_arr, idx, 2, ""));
   }
   {
-    int k = 0;
-    while (k < e->g->num_nodes && e->g->nodes[k] != n) k++;
     LLVMValueRef scratch = LLVMConstNull(ptr_ty(e));
     if (k < e->plan->num_nodes && e->plan->scratch_bytes[k]) {
       LLVMValueRef off =
@@ -197,13 +210,14 @@ static void emit_memcpy(Emit *e, LLVMValueRef dst, LLVMValueRef src, size_t n) {
  * par), par NULL for one thread; with --weights=FILE weights_file.c adds
  * the weights base as a 5th parameter. */
 static Status emit_run(Emit *e, const char *name, Error *err) {
-  LLVMTypeRef params[] = {ptr_ty(e), ptr_ty(e), ptr_ty(e), ptr_ty(e)};
-  LLVMTypeRef fty = LLVMFunctionType(i32_ty(e), params, 4, 0);
+  LLVMTypeRef params[] = {ptr_ty(e), ptr_ty(e), ptr_ty(e), ptr_ty(e), ptr_ty(e)};
+  LLVMTypeRef fty = LLVMFunctionType(i32_ty(e), params, e->profile ? 5 : 4, 0);
   e->fn = LLVMAddFunction(e->mod, name, fty);
   LLVMSetLinkage(e->fn, LLVMInternalLinkage);
   e->inputs = LLVMGetParam(e->fn, 0);
   e->outputs = LLVMGetParam(e->fn, 1);
   e->ws = LLVMGetParam(e->fn, 2);
+  e->times = e->profile ? LLVMGetParam(e->fn, 4) : NULL;
   LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "entry");
   LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "body");
   LLVMBasicBlockRef bad_ws = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "bad_workspace");
@@ -230,7 +244,11 @@ static Status emit_run(Emit *e, const char *name, Error *err) {
   e->lower.b = e->b;
   cg_par_begin_body(&e->lower, e->b, LLVMGetParam(e->fn, 3));
 
-  for (int i = 0; i < e->g->num_nodes; i++) TRY(emit_node(e, e->g->nodes[i], err));
+  for (int i = 0; i < e->g->num_nodes; i++) {
+    LLVMValueRef t0 = e->profile ? cg_prof_now(&e->lower, e->b) : NULL;
+    TRY(emit_node(e, i, e->g->nodes[i], err));
+    if (e->profile) cg_prof_record(&e->lower, e->b, e->times, i, t0, cg_prof_now(&e->lower, e->b));
+  }
   /* Outputs not written in place by their producer are copied at the end. */
   for (int i = 0; i < e->g->num_outputs; i++) {
     const Value *v = e->g->outputs[i];
@@ -244,20 +262,23 @@ static Status emit_run(Emit *e, const char *name, Error *err) {
   return ST_OK;
 }
 
-/* <prefix>_run(inputs, outputs, ws) and <prefix>_run_parallel(inputs,
- * outputs, ws, par) on the body, for embedded weights. */
+/* <prefix>_run(inputs, outputs, ws), <prefix>_run_parallel(inputs,
+ * outputs, ws, par) and with --profile <prefix>_run_profiled(inputs,
+ * outputs, ws, par, times) on the body, for embedded weights. */
 static void emit_entries(Emit *e, const char *prefix) {
   char name[160];
-  LLVMTypeRef p4[] = {ptr_ty(e), ptr_ty(e), ptr_ty(e), ptr_ty(e)};
+  LLVMTypeRef p5[] = {ptr_ty(e), ptr_ty(e), ptr_ty(e), ptr_ty(e), ptr_ty(e)};
   LLVMTypeRef bty = LLVMGlobalGetValueType(e->fn);
-  for (int parallel = 0; parallel < 2; parallel++) {
-    snprintf(name, sizeof name, parallel ? "%s_run_parallel" : "%s_run", prefix);
-    LLVMValueRef fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(i32_ty(e), p4, parallel ? 4 : 3, 0));
+  static const char *const suffix[3] = {"run", "run_parallel", "run_profiled"};
+  for (int kind = 0; kind < (e->profile ? 3 : 2); kind++) {
+    snprintf(name, sizeof name, "%s_%s", prefix, suffix[kind]);
+    LLVMValueRef fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(i32_ty(e), p5, 3 + kind, 0));
     LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
-    LLVMValueRef par = parallel ? LLVMGetParam(fn, 3) : LLVMConstNull(ptr_ty(e));
-    if (parallel) cg_par_emit_check(e->ctx, e->b, fn, par);
-    LLVMValueRef args[] = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), par};
-    LLVMBuildRet(e->b, LLVMBuildCall2(e->b, bty, e->fn, args, 4, ""));
+    LLVMValueRef par = kind ? LLVMGetParam(fn, 3) : LLVMConstNull(ptr_ty(e));
+    if (kind) cg_par_emit_check(e->ctx, e->b, fn, par);
+    LLVMValueRef args[] = {LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), par,
+                           kind == 2 ? LLVMGetParam(fn, 4) : LLVMConstNull(ptr_ty(e))};
+    LLVMBuildRet(e->b, LLVMBuildCall2(e->b, bty, e->fn, args, e->profile ? 5 : 4, ""));
   }
 }
 
@@ -289,7 +310,10 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
     memplan_free(&plan);
     return st;
   }
-  Emit e = {.g = g, .plan = &plan, .kernel_log = o->print_kernels ? (o->log ? o->log : stderr) : NULL};
+  Emit e = {.g = g, .plan = &plan, .kernel_log = o->print_kernels ? (o->log ? o->log : stderr) : NULL,
+            .profile = o->profile};
+  if (o->profile && !(e.kernel_desc = calloc((size_t)g->num_nodes + 1, sizeof *e.kernel_desc)))
+    st = err_set(err, ST_NOMEM, "out of memory");
   if (e.kernel_log) fprintf(e.kernel_log, "; kernels: specialized lowering or reference kernel per node\n");
   e.ctx = LLVMContextCreate();
   e.mod = LLVMModuleCreateWithNameInContext(o->prefix, e.ctx);
@@ -308,24 +332,32 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
   e.lower = (CgCtx){.ctx = e.ctx, .mod = e.mod, .td = td, .g = g, .counter = 0,
                     .reference_only = o->reference_kernels_only, .min_task_ns = o->min_task_ns};
   cg_target_vector_facts(t.triple, t.cpu, t.features, &e.lower.vf32, &e.lower.has_fma);
-  char names[3][160];
-  const char *exported[3] = {names[0], names[1], names[2]};
-  int num_exported = o->weights_path ? 3 : 2;
-  snprintf(names[0], sizeof names[0], o->weights_path ? "%s_run_with_weights" : "%s_run", o->prefix);
-  snprintf(names[1], sizeof names[1],
-           o->weights_path ? "%s_run_parallel_with_weights" : "%s_run_parallel", o->prefix);
-  snprintf(names[2], sizeof names[2], "%s_weights_check", o->prefix);
+  char names[6][160];
+  const char *exported[6];
+  int num_exported = 0;
+  const char *w = o->weights_path ? "_with_weights" : "";
+  snprintf(names[num_exported++], sizeof names[0], "%s_run%s", o->prefix, w);
+  snprintf(names[num_exported++], sizeof names[0], "%s_run_parallel%s", o->prefix, w);
+  if (o->weights_path) snprintf(names[num_exported++], sizeof names[0], "%s_weights_check", o->prefix);
+  if (o->profile) {
+    snprintf(names[num_exported++], sizeof names[0], "%s_run_profiled%s", o->prefix, w);
+    snprintf(names[num_exported++], sizeof names[0], "%s_profile_node", o->prefix);
+    snprintf(names[num_exported++], sizeof names[0], "%s_profile_fma_loop", o->prefix);
+  }
+  for (int i = 0; i < num_exported; i++) exported[i] = names[i];
   CgWeightsInfo winfo = {0};
   if (st == ST_OK) st = emit_run(&e, "onnxc.run_body", err);
   if (st == ST_OK && o->weights_path) {
     LLVMValueRef body = e.fn;
     bool body_takes_weights = false;
     st = cg_externalize_weights(e.mod, o->weights_path, &body, &body_takes_weights, &winfo, err);
-    if (st == ST_OK) cg_emit_weights_entries(e.mod, o->prefix, body, body_takes_weights, &winfo);
+    if (st == ST_OK)
+      cg_emit_weights_entries(e.mod, o->prefix, body, body_takes_weights, o->profile, &winfo);
   } else if (st == ST_OK) {
     cg_par_drop_weights_marker(e.mod);
     emit_entries(&e, o->prefix);
   }
+  if (st == ST_OK && o->profile) cg_prof_emit_tables(&e.lower, o->prefix, (const char *const *)e.kernel_desc);
   if (st == ST_OK) {
     cg_finalize_linkage(e.mod, exported, num_exported, t.cpu, t.features);
     st = cg_target_emit(&t, e.mod, o, err);
@@ -333,6 +365,8 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
   if (st == ST_OK && o->header_path)
     st = cg_write_header(g, &plan, o, o->weights_path ? &winfo : NULL, o->header_path, err);
   cg_desc_free(&e.desc);
+  for (int i = 0; e.kernel_desc && i < g->num_nodes; i++) free(e.kernel_desc[i]);
+  free(e.kernel_desc);
   free(e.weights);
   LLVMDisposeTargetData(td);
   LLVMDisposeBuilder(e.b);

@@ -106,6 +106,28 @@ static void put_parallel_typedef(FILE *f) {
         f);
 }
 
+/* --profile (profile.h): the timing entry point and the node table. */
+static void put_profile(FILE *f, const CgOptions *o, const char *P, int nodes, bool weights) {
+  const char *p = o->prefix;
+  fprintf(f, "/* --profile: times[2*i], times[2*i+1] get node i's start and end\n"
+             " * (CLOCK_MONOTONIC ns) in schedule order; times may be NULL. */\n");
+  fprintf(f, "#define %s_PROFILE_NODES  %d\n", P, nodes);
+  if (weights)
+    fprintf(f, "int %s_run_profiled_with_weights(const void *weights, const void *const inputs[],\n"
+               "    void *const outputs[], void *workspace, const onnxc_parallel *par, long long *times);\n",
+            p);
+  else
+    fprintf(f, "int %s_run_profiled(const void *const inputs[], void *const outputs[], void *workspace,\n"
+               "    const onnxc_parallel *par, long long *times);\n",
+            p);
+  fprintf(f, "/* Node i's name, op type and kernel path; NULL when i is out of range. */\n"
+             "const char *%s_profile_node(int i, const char **op_type, const char **kernel);\n"
+             "/* 12 independent vector FMA chains of iters steps each (a measure of the\n"
+             " * core's peak); returns the floating-point operations done. */\n"
+             "long long %s_profile_fma_loop(long long iters);\n\n",
+          p, p);
+}
+
 Status cg_write_header(const Graph *g, const MemPlan *plan, const CgOptions *o,
                        const CgWeightsInfo *weights, const char *path, Error *err) {
   FILE *f = fopen(path, "w");
@@ -154,6 +176,7 @@ Status cg_write_header(const Graph *g, const MemPlan *plan, const CgOptions *o,
                "    const onnxc_parallel *par);\n\n",
             o->prefix);
   }
+  if (o->profile) put_profile(f, o, P, g->num_nodes, weights != NULL);
   fprintf(f, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s_ONNXC_H */\n", P);
   if (fclose(f) != 0) return err_set(err, ST_IO, "%s: write failed", path);
   return ST_OK;

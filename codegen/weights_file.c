@@ -532,23 +532,28 @@ static void emit_header_check(Ent *e, LLVMValueRef fn, LLVMValueRef w, const CgW
 
 /* <prefix>_run_with_weights(w, inputs, outputs, ws) and, parallel,
  * <prefix>_run_parallel_with_weights(w, inputs, outputs, ws, par). */
+/* kind 0: <prefix>_run_with_weights(w, inputs, outputs, ws); 1:
+ * <prefix>_run_parallel_with_weights(..., par); 2:
+ * <prefix>_run_profiled_with_weights(..., par, times). */
 static void emit_run_with_weights(Ent *e, LLVMModuleRef mod, const char *prefix, LLVMValueRef body,
-                                  bool body_takes_weights, const CgWeightsInfo *info,
-                                  bool parallel) {
+                                  bool body_takes_weights, bool profile,
+                                  const CgWeightsInfo *info, int kind) {
+  static const char *const what[3] = {"run", "run_parallel", "run_profiled"};
   char name[160];
-  snprintf(name, sizeof name, parallel ? "%s_run_parallel_with_weights" : "%s_run_with_weights",
-           prefix);
-  LLVMTypeRef params[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->ptr};
+  snprintf(name, sizeof name, "%s_%s_with_weights", prefix, what[kind]);
+  LLVMTypeRef params[] = {e->ptr, e->ptr, e->ptr, e->ptr, e->ptr, e->ptr};
   LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
-  LLVMValueRef fn = LLVMAddFunction(mod, name, LLVMFunctionType(i32, params, parallel ? 5 : 4, 0));
+  LLVMValueRef fn = LLVMAddFunction(mod, name, LLVMFunctionType(i32, params, 4 + (unsigned)kind, 0));
   LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
   LLVMValueRef w = LLVMGetParam(fn, 0);
   emit_header_check(e, fn, w, info);
-  LLVMValueRef par = parallel ? LLVMGetParam(fn, 4) : LLVMConstNull(e->ptr);
-  if (parallel) cg_par_emit_check(e->ctx, e->b, fn, par);
-  LLVMValueRef args[] = {LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), par, w};
-  LLVMValueRef rc = LLVMBuildCall2(e->b, LLVMGlobalGetValueType(body), body, args,
-                                   body_takes_weights ? 5 : 4, "");
+  LLVMValueRef par = kind ? LLVMGetParam(fn, 4) : LLVMConstNull(e->ptr);
+  if (kind) cg_par_emit_check(e->ctx, e->b, fn, par);
+  LLVMValueRef args[6] = {LLVMGetParam(fn, 1), LLVMGetParam(fn, 2), LLVMGetParam(fn, 3), par};
+  unsigned n = 4;
+  if (profile) args[n++] = kind == 2 ? LLVMGetParam(fn, 5) : LLVMConstNull(e->ptr);
+  if (body_takes_weights) args[n++] = w;
+  LLVMValueRef rc = LLVMBuildCall2(e->b, LLVMGlobalGetValueType(body), body, args, n, "");
   LLVMBuildRet(e->b, rc);
 }
 
@@ -599,12 +604,12 @@ static void emit_weights_check(Ent *e, LLVMModuleRef mod, const char *prefix,
 }
 
 void cg_emit_weights_entries(LLVMModuleRef mod, const char *prefix, LLVMValueRef body,
-                             bool body_takes_weights, const CgWeightsInfo *info) {
+                             bool body_takes_weights, bool profile, const CgWeightsInfo *info) {
   LLVMContextRef ctx = LLVMGetModuleContext(mod);
   Ent e = {.ctx = ctx, .b = LLVMCreateBuilderInContext(ctx), .i64 = LLVMInt64TypeInContext(ctx),
            .ptr = LLVMPointerTypeInContext(ctx, 0)};
-  emit_run_with_weights(&e, mod, prefix, body, body_takes_weights, info, false);
-  emit_run_with_weights(&e, mod, prefix, body, body_takes_weights, info, true);
+  for (int kind = 0; kind < (profile ? 3 : 2); kind++)
+    emit_run_with_weights(&e, mod, prefix, body, body_takes_weights, profile, info, kind);
   emit_weights_check(&e, mod, prefix, info);
   LLVMDisposeBuilder(e.b);
 }

@@ -45,8 +45,11 @@ Status cg_externalize_weights(LLVMModuleRef mod, const char *path, LLVMValueRef 
                               bool *body_takes_weights, CgWeightsInfo *info, Error *err);
 
 /* Adds the public entry points <prefix>_run_with_weights(weights, inputs,
- * outputs, workspace) and <prefix>_weights_check(weights, size). */
+ * outputs, workspace), <prefix>_run_parallel_with_weights(..., par),
+ * <prefix>_weights_check(weights, size) and, when the body takes the
+ * profile's times (profile.h), <prefix>_run_profiled_with_weights(...,
+ * par, times). */
 void cg_emit_weights_entries(LLVMModuleRef mod, const char *prefix, LLVMValueRef body,
-                             bool body_takes_weights, const CgWeightsInfo *info);
+                             bool body_takes_weights, bool profile, const CgWeightsInfo *info);
 
 #endif

@@ -8,10 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../targets/target_check.h"
+
 static char *dup_llvm(const char *s) { return LLVMCreateMessage(s ? s : ""); }
 
 Status cg_target_create(const CgOptions *o, CgTarget *t, Error *err) {
   memset(t, 0, sizeof *t);
+  /* Names LLVM does not know would make it warn on stderr and abort later. */
+  TRY(tgt_check(o->triple, o->cpu, o->features, NULL, err));
   LLVMInitializeAllTargetInfos();
   LLVMInitializeAllTargets();
   LLVMInitializeAllTargetMCs();
@@ -22,11 +26,6 @@ Status cg_target_create(const CgOptions *o, CgTarget *t, Error *err) {
   t->is_host = strcmp(norm, host) == 0;
   LLVMDisposeMessage(host);
   bool native = !o->cpu || strcmp(o->cpu, "native") == 0;
-  if (native && !t->is_host) {
-    cg_target_dispose(t);
-    return err_set(err, ST_INVALID, "-mcpu=native only makes sense for the host triple; give "
-                   "-mcpu=CPU for target '%s'", o->triple);
-  }
   t->cpu = native ? LLVMGetHostCPUName() : dup_llvm(o->cpu);
   if (o->features) t->features = dup_llvm(o->features);
   else t->features = native ? LLVMGetHostCPUFeatures() : dup_llvm("");
@@ -65,7 +64,38 @@ void cg_target_dispose(CgTarget *t) {
   memset(t, 0, sizeof *t);
 }
 
+/* LLVM reports some problems (an unsupported construct for the chosen
+ * features, say) through the context's diagnostic handler, whose default
+ * prints them raw and exits.  Keep the first error for our own message. */
+typedef struct Diagnostics {
+  char first_error[1024];
+} Diagnostics;
+
+static void keep_diagnostic(LLVMDiagnosticInfoRef info, void *ctx) {
+  Diagnostics *d = ctx;
+  if (LLVMGetDiagInfoSeverity(info) != LLVMDSError || d->first_error[0]) return;
+  char *text = LLVMGetDiagInfoDescription(info);
+  snprintf(d->first_error, sizeof d->first_error, "%s", text ? text : "unknown error");
+  LLVMDisposeMessage(text);
+}
+
+static Status emit_checked(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, Error *err);
+
 Status cg_target_emit(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, Error *err) {
+  Diagnostics d = {{0}};
+  LLVMContextRef ctx = LLVMGetModuleContext(mod);
+  LLVMDiagnosticHandler old = LLVMContextGetDiagnosticHandler(ctx);
+  void *old_ctx = LLVMContextGetDiagnosticContext(ctx);
+  LLVMContextSetDiagnosticHandler(ctx, keep_diagnostic, &d);
+  Status st = emit_checked(t, mod, o, err);
+  LLVMContextSetDiagnosticHandler(ctx, old, old_ctx);
+  if (st == ST_OK && d.first_error[0])
+    return err_set(err, ST_LLVM, "LLVM cannot compile for %s (cpu %s, features '%s'): %s",
+                   t->triple, t->cpu, t->features, d.first_error);
+  return st;
+}
+
+static Status emit_checked(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, Error *err) {
   char *msg = NULL;
   if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
     err_set(err, ST_INTERNAL, "generated LLVM module does not verify: %.1500s", msg ? msg : "");

@@ -29,17 +29,6 @@ static void header_beside(const char *output, char *out, size_t size) {
   snprintf(out, size, "%.*s.h", (int)n, output);
 }
 
-static Status check_identifier(const char *s, Error *err) {
-  bool ok = s[0] && !(s[0] >= '0' && s[0] <= '9');
-  for (const char *p = s; *p && ok; p++)
-    ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-         *p == '_';
-  if (!ok || strlen(s) > 100)
-    return err_set(err, ST_INVALID, "--name '%s' is not a C identifier (letters, digits, _; "
-                   "at most 100 characters)", s);
-  return ST_OK;
-}
-
 static void join_command_line(const CliOptions *o, char *buf, size_t size) {
   size_t at = 0;
   buf[0] = 0;
@@ -52,14 +41,23 @@ static void join_command_line(const CliOptions *o, char *buf, size_t size) {
   }
 }
 
+/* The outputs, each written beside its place and renamed there at the end. */
+typedef struct CompileOutputs {
+  const char *object, *header, *weights; /* where cg_compile writes them */
+} CompileOutputs;
+
+static Status add_outputs(const char *output, const char *header,
+                          const char *weights, Outputs *outs, CompileOutputs *w, Error *err) {
+  TRY(outputs_add(outs, output, "the object file (-o)", &w->object, err));
+  TRY(outputs_add(outs, header, "the header (--header)", &w->header, err));
+  if (weights) TRY(outputs_add(outs, weights, "the weights file (--weights)", &w->weights, err));
+  return ST_OK;
+}
+
 Status cmd_compile(const CliOptions *o, Error *err) {
   char prefix[128], output[4096], header[4096], cmdline[4096];
-  if (o->name) {
-    TRY(check_identifier(o->name, err));
-    snprintf(prefix, sizeof prefix, "%s", o->name);
-  } else {
-    cg_sanitize_identifier(o->model, prefix, sizeof prefix);
-  }
+  if (o->name) snprintf(prefix, sizeof prefix, "%s", o->name);
+  else cg_sanitize_identifier(o->model, prefix, sizeof prefix);
   CgEmit emit = CG_EMIT_OBJ;
   if (o->emit && strcmp(o->emit, "asm") == 0) emit = CG_EMIT_ASM;
   if (o->emit && strcmp(o->emit, "llvm") == 0) emit = CG_EMIT_LLVM;
@@ -70,15 +68,17 @@ Status cmd_compile(const CliOptions *o, Error *err) {
   else header_beside(output, header, sizeof header);
   join_command_line(o, cmdline, sizeof cmdline);
   const char *weights = o->weights && strcmp(o->weights, "embed") != 0 ? o->weights : NULL;
-  if (weights && (strcmp(weights, output) == 0 || strcmp(weights, header) == 0))
-    return err_set(err, ST_INVALID, "--weights=%s would overwrite the %s", weights,
-                   strcmp(weights, output) == 0 ? "output" : "header");
 
+  Outputs outs;
+  outputs_init(&outs);
+  CompileOutputs w = {0};
   Graph *g = NULL;
-  TRY(drv_load(o, &g, err));
+  Status st = drv_guard_inputs(o, &outs, err);
+  if (st == ST_OK) st = add_outputs(output, header, weights, &outs, &w, err);
+  if (st == ST_OK) st = drv_load(o, &outs, &g, err);
   PipelineOptions po;
   drv_pipeline_options(o, &po);
-  Status st = pass_run_pipeline(g, &po, err);
+  if (st == ST_OK) st = pass_run_pipeline(g, &po, err);
   if (st == ST_OK) st = drv_check_static(g, err);
   if (st == ST_OK) {
     CgOptions co = {
@@ -88,11 +88,11 @@ Status cmd_compile(const CliOptions *o, Error *err) {
         .features = o->mattr,
         .opt_level = o->opt_level,
         .emit = emit,
-        .output_path = output,
-        .header_path = header,
+        .output_path = w.object,
+        .header_path = w.header,
         .model_path = o->model,
         .command_line = cmdline,
-        .weights_path = weights,
+        .weights_path = w.weights, /* same base name as the final file, which the header quotes */
         .print_memory_plan = o->print_memory_plan,
         .print_kernels = o->print_kernels,
         .reference_kernels_only = o->reference_kernels,
@@ -103,6 +103,8 @@ Status cmd_compile(const CliOptions *o, Error *err) {
     };
     st = cg_compile(g, &co, err);
   }
+  if (st == ST_OK) st = outputs_commit(&outs, err);
+  outputs_free(&outs);
   ir_graph_free(g);
   return st;
 }

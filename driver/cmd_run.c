@@ -38,21 +38,32 @@ static void output_stems(const Graph *g, char (*stems)[256]) {
   }
 }
 
-static Status write_outputs(const CliOptions *o, const Graph *g, void **outs, Error *err) {
+/* DIR/<stem>.npy for every output, checked against the model and the
+ * inputs before the (possibly long) evaluation; *paths[i] is where output i
+ * is written until outputs_commit. */
+static Status plan_outputs(const CliOptions *o, const Graph *g, Outputs *files,
+                           const char **paths, Error *err) {
   TRY(ensure_dir(o->output_dir, err));
   char(*stems)[256] = calloc((size_t)g->num_outputs + 1, sizeof *stems);
   if (!stems) return err_set(err, ST_NOMEM, "out of memory");
   output_stems(g, stems);
   Status st = ST_OK;
   for (int i = 0; i < g->num_outputs && st == ST_OK; i++) {
-    const Value *v = g->outputs[i];
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.npy", o->output_dir, stems[i]);
-    st = npy_write(path, v->dtype, v->rank, v->dims, outs[i], err);
-    if (st != ST_OK) err_prefix(err, "output '%s'", v->name);
+    st = outputs_add(files, path, "an output (--output-dir)", &paths[i], err);
   }
   free(stems);
   return st;
+}
+
+static Status write_outputs(const Graph *g, void **outs, const char **paths, Error *err) {
+  for (int i = 0; i < g->num_outputs; i++) {
+    const Value *v = g->outputs[i];
+    if (npy_write(paths[i], v->dtype, v->rank, v->dims, outs[i], err) != ST_OK)
+      return err_prefix(err, "output '%s'", v->name);
+  }
+  return ST_OK;
 }
 
 Status cmd_run(const CliOptions *o, Error *err) {
@@ -60,10 +71,15 @@ Status cmd_run(const CliOptions *o, Error *err) {
   HostTensor *ins = NULL;
   const void **in_ptr = NULL;
   void **outs = NULL;
-  TRY(drv_load(o, &g, err));
+  const char **paths = NULL;
+  Outputs files;
+  outputs_init(&files);
+  Status st = drv_guard_inputs(o, &files, err);
+  if (st == ST_OK) st = drv_load(o, &files, &g, err);
+  if (st != ST_OK) goto done;
   PipelineOptions po;
   drv_pipeline_options(o, &po);
-  Status st = pass_run_pipeline(g, &po, err);
+  st = pass_run_pipeline(g, &po, err);
   if (st != ST_OK) goto done;
   st = drv_check_static(g, err);
   if (st != ST_OK) goto done;
@@ -71,10 +87,12 @@ Status cmd_run(const CliOptions *o, Error *err) {
   ins = calloc((size_t)g->num_inputs + 1, sizeof *ins);
   in_ptr = calloc((size_t)g->num_inputs + 1, sizeof *in_ptr);
   outs = calloc((size_t)g->num_outputs + 1, sizeof *outs);
-  if (!ins || !in_ptr || !outs) {
+  paths = calloc((size_t)g->num_outputs + 1, sizeof *paths);
+  if (!ins || !in_ptr || !outs || !paths) {
     st = err_set(err, ST_NOMEM, "out of memory");
     goto done;
   }
+  if (o->output_dir && (st = plan_outputs(o, g, &files, paths, err)) != ST_OK) goto done;
   st = drv_read_inputs(o, g, NULL, ins, err);
   if (st != ST_OK) goto done;
   for (int i = 0; i < g->num_inputs; i++) in_ptr[i] = ins[i].data;
@@ -91,8 +109,11 @@ Status cmd_run(const CliOptions *o, Error *err) {
   if (st != ST_OK) goto done;
   for (int i = 0; i < g->num_outputs; i++)
     drv_print_summary(stdout, g->outputs[i]->name, g->outputs[i], outs[i]);
-  if (o->output_dir) st = write_outputs(o, g, outs, err);
+  if (o->output_dir) st = write_outputs(g, outs, paths, err);
+  if (st == ST_OK) st = outputs_commit(&files, err);
 done:
+  outputs_free(&files);
+  free(paths);
   if (ins)
     for (int i = 0; i < g->num_inputs; i++) host_tensor_free(&ins[i]);
   if (outs)

@@ -128,7 +128,7 @@ static Status after_pass(void *ctx, const char *pass_name, Graph *g, Error *err)
 /* Loads the model, runs infer-shapes only, builds the inputs and evaluates. */
 static Status build_reference(VerifyCtx *c, Graph **ref, Error *err) {
   const CliOptions *o = c->o;
-  TRY(drv_load(o, ref, err));
+  TRY(drv_load(o, NULL, ref, err));
   c->ref = *ref;
   PipelineOptions po = {.verify_each = o->verify_each, .stop_after = REFERENCE_PASS};
   TRY(pass_run_pipeline(*ref, &po, err));
@@ -168,7 +168,7 @@ Status cmd_verify(const CliOptions *o, Error *err) {
   Graph *ref = NULL, *g = NULL;
   Status st = build_reference(&c, &ref, err);
   if (st != ST_OK) goto done;
-  st = drv_load(o, &g, err);
+  st = drv_load(o, NULL, &g, err);
   if (st != ST_OK) goto done;
   PipelineOptions po;
   drv_pipeline_options(o, &po);

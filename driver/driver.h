@@ -2,7 +2,12 @@
  * Shared declarations of the onnxc command-line driver.
  *
  *   main.c        dispatch, --help, --version, --passes
+ *   options.def   the table of every command and option
  *   options.c     argv -> CliOptions (every flag of every command)
+ *   help.c        --help per command and --version, from options.def
+ *   outputs.c     output files: refused when they name an input, written
+ *                 beside their place and renamed there only on success
+ *   llvm_fatal.c  LLVM's fatal errors become onnxc errors
  *   model.c       load a model and run the pass pipeline with the CLI's flags
  *   tensors.c     input files (.npy / TensorProto .pb), random inputs,
  *                 output statistics, output file names, tolerance checks
@@ -21,12 +26,55 @@
 #include "../frontend/onnx_load.h"
 #include "../ir/graph.h"
 #include "../passes/pass.h"
+#include "outputs.h"
 
 #define CLI_MAX_LIST 64 /* repeatable flags: --input, --input-shape, --print-ir-* */
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-typedef enum Command { CMD_NONE, CMD_DUMP, CMD_RUN, CMD_VERIFY, CMD_COMPILE } Command;
+typedef enum Command {
+  CMD_NONE,
+#define COMMAND(id, name, arguments, summary) CMD_##id,
+#define OPTION(id, spelling, alias, value, commands, help)
+#include "options.def"
+#undef COMMAND
+#undef OPTION
+  CMD_COUNT
+} Command;
+
+/* Which commands an option belongs to (options.def). */
+#define CMDS_OF(cmd) (1 << (cmd))
+enum {
+  CMDS_GLOBAL = CMDS_OF(CMD_NONE),
+  CMDS_COMPILE = CMDS_OF(CMD_COMPILE),
+  CMDS_DUMP = CMDS_OF(CMD_DUMP),
+  CMDS_RUN = CMDS_OF(CMD_RUN),
+  CMDS_VERIFY = CMDS_OF(CMD_VERIFY),
+  CMDS_ALL = CMDS_COMPILE | CMDS_DUMP | CMDS_RUN | CMDS_VERIFY,
+};
+
+/* One row of options.def. */
+typedef struct CliOption {
+  const char *spelling;
+  const char *alias;  /* NULL: none */
+  const char *value;  /* NULL: a switch; leading '=': shown glued */
+  int commands;       /* CMDS_* bits */
+  const char *help;
+} CliOption;
+
+typedef struct CliCommand {
+  Command id;
+  const char *name, *arguments, *summary;
+} CliCommand;
+
+extern const CliOption cli_options[];
+extern const int cli_num_options;
+extern const CliCommand cli_commands[];
+extern const int cli_num_commands;
+
+/* Default of --max-tensor-bytes: far above any vision model's tensors,
+ * far below what a hostile Expand or ConstantOfShape asks for. */
+#define CLI_DEFAULT_MAX_TENSOR_BYTES ((size_t)1 << 30)
 
 typedef struct InputSpec {
   const char *name; /* points into argv (the text before '=') */
@@ -39,6 +87,7 @@ typedef struct CliOptions {
   const char *model;
   /* shared by every command */
   InputShape shapes[CLI_MAX_LIST];
+  const char *shape_specs[CLI_MAX_LIST]; /* the --input-shape texts, for messages */
   int num_shapes;
   const char *print_before[CLI_MAX_LIST];
   int num_print_before;
@@ -48,6 +97,7 @@ typedef struct CliOptions {
   bool time_passes;
   bool verify_each;
   const char *stop_after;
+  size_t max_tensor_bytes; /* --max-tensor-bytes */
   /* dump */
   bool dot;
   const char *output; /* -o FILE; NULL = stdout */
@@ -80,13 +130,25 @@ typedef struct CliOptions {
 /* What parsing asks main to do besides running a command. */
 typedef enum CliAction { ACT_COMMAND, ACT_HELP, ACT_VERSION, ACT_LIST_PASSES } CliAction;
 
-/* ST_INVALID with a message on a usage error (main exits 2). */
+/* ST_INVALID with a message on a usage error (main exits 2).  Checks every
+ * value it can without reading the model: numbers, names, pass names
+ * against --stop-after, and --target/-mcpu/-mattr against LLVM. */
 Status cli_parse(int argc, char **argv, CliOptions *o, CliAction *act, Error *err);
 void cli_options_free(CliOptions *o);
-void cli_print_help(FILE *f);
+/* help.c: the options of one command (CMD_NONE: of every command), one
+ * line each, from options.def. */
+void cli_print_help(FILE *f, Command command);
+/* onnxc, LLVM and the targets of this build. */
+void cli_print_version(FILE *f);
+/* "-o FILE, --output=FILE" style left column of a help line. */
+void cli_option_synopsis(const CliOption *opt, char *buf, size_t size);
 
-/* Loads o->model with o's --input-shape values; *out owned by the caller. */
-Status drv_load(const CliOptions *o, Graph **out, Error *err);
+/* Loads o->model with o's --input-shape and --max-tensor-bytes values;
+ * *out owned by the caller.  outs (may be NULL) learns the model's
+ * external data files, which no output may overwrite. */
+Status drv_load(const CliOptions *o, Outputs *outs, Graph **out, Error *err);
+/* Guards the model and the --input files against being overwritten. */
+Status drv_guard_inputs(const CliOptions *o, Outputs *outs, Error *err);
 /* Fills a PipelineOptions from the CLI flags (stop_after override: NULL keeps o's). */
 void drv_pipeline_options(const CliOptions *o, PipelineOptions *p);
 /* ST_INVALID naming the first value without a static type. */
@@ -115,6 +177,9 @@ Status drv_read_inputs(const CliOptions *o, const Graph *g, uint64_t *rng, HostT
 void drv_print_summary(FILE *f, const char *name, const Value *v, const void *data);
 /* Output file stem: [A-Za-z0-9_.-] kept, everything else '_', never "" or dot-leading. */
 void drv_sanitize_name(const char *name, int index, char *buf, size_t size);
+
+/* llvm_fatal.c: LLVM fatal errors become `onnxc:` errors (exit 1). */
+void drv_install_llvm_fatal_handler(void);
 
 Status cmd_dump(const CliOptions *o, Error *err);
 Status cmd_run(const CliOptions *o, Error *err);

@@ -2,8 +2,9 @@
  * onnxc: the command-line driver.  Parses the command line (options.c),
  * dispatches to one command (cmd_compile.c, cmd_dump.c, cmd_run.c, cmd_verify.c) and is the
  * only place that prints errors and chooses the exit status:
- *   0 success, 1 bad input or verification mismatch, 2 usage error.
- * Errors are printed as `onnxc: <message>` on stderr.
+ *   0 success, 1 bad input or verification mismatch, 2 usage error
+ * (a parse error, or a command's ST_USAGE such as an output that would
+ * overwrite the model).  Errors are printed as `onnxc: <message>` on stderr.
  */
 #include <stdio.h>
 
@@ -15,20 +16,23 @@ static void list_passes(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+  drv_install_llvm_fatal_handler();
   CliOptions o;
   CliAction act;
   Error err = {0};
   if (cli_parse(argc, argv, &o, &act, &err) != ST_OK) {
     fprintf(stderr, "onnxc: %s\n", err.msg);
-    fprintf(stderr, "try 'onnxc --help'\n");
+    if (o.command != CMD_NONE)
+      fprintf(stderr, "try 'onnxc %s --help'\n", cli_commands[o.command - 1].name);
+    else fprintf(stderr, "try 'onnxc --help'\n");
     cli_options_free(&o);
     return EXIT_USAGE;
   }
   int rc = EXIT_OK;
   Status st = ST_OK;
   switch (act) {
-  case ACT_HELP: cli_print_help(stdout); break;
-  case ACT_VERSION: printf("onnxc %s\n", ONNXC_VERSION); break;
+  case ACT_HELP: cli_print_help(stdout, o.command); break;
+  case ACT_VERSION: cli_print_version(stdout); break;
   case ACT_LIST_PASSES: list_passes(stdout); break;
   case ACT_COMMAND:
     switch (o.command) {
@@ -36,14 +40,15 @@ int main(int argc, char **argv) {
     case CMD_RUN: st = cmd_run(&o, &err); break;
     case CMD_VERIFY: st = cmd_verify(&o, &err); break;
     case CMD_COMPILE: st = cmd_compile(&o, &err); break;
-    case CMD_NONE: st = err_set(&err, ST_INTERNAL, "no command"); break;
+    case CMD_NONE:
+    case CMD_COUNT: st = err_set(&err, ST_INTERNAL, "no command"); break;
     }
     break;
   }
   if (st != ST_OK) {
     fflush(stdout);
     fprintf(stderr, "onnxc: %s\n", err.msg);
-    rc = EXIT_FAIL;
+    rc = st == ST_USAGE ? EXIT_USAGE : EXIT_FAIL;
   }
   cli_options_free(&o);
   return rc;

@@ -6,9 +6,24 @@
  */
 #include "driver.h"
 
-Status drv_load(const CliOptions *o, Graph **out, Error *err) {
-  LoadOptions lo = {.input_shapes = o->shapes, .num_input_shapes = o->num_shapes};
+static Status guard_external_file(void *ctx, const char *path, Error *err) {
+  return outputs_guard(ctx, path, "external data of the model", err);
+}
+
+Status drv_load(const CliOptions *o, Outputs *outs, Graph **out, Error *err) {
+  LoadOptions lo = {.input_shapes = o->shapes,
+                    .num_input_shapes = o->num_shapes,
+                    .max_tensor_bytes = o->max_tensor_bytes,
+                    .on_external_file = outs ? guard_external_file : NULL,
+                    .on_external_file_ctx = outs};
   return fe_load_file(o->model, &lo, out, err);
+}
+
+Status drv_guard_inputs(const CliOptions *o, Outputs *outs, Error *err) {
+  TRY(outputs_guard(outs, o->model, "the model", err));
+  for (int i = 0; i < o->num_inputs; i++)
+    TRY(outputs_guard(outs, o->inputs[i].path, "an --input file", err));
+  return ST_OK;
 }
 
 void drv_pipeline_options(const CliOptions *o, PipelineOptions *p) {

@@ -58,6 +58,12 @@ void fe_unpack_raw(DType dt, const uint8_t *bytes, size_t numel, void *dst);
 Status fe_external_read(const Onnx__TensorProto *t, const char *base_dir, size_t nbytes,
                         uint8_t **out, Error *err);
 
+/* ---- external_files.c ---- */
+/* Calls opt->on_external_file (if set) with the resolved path of every file
+ * the model's external data lives in. */
+Status fe_report_external_files(const Onnx__ModelProto *m, const char *base_dir,
+                                const LoadOptions *opt, Error *err);
+
 /* ---- attrs.c ---- */
 /* Converts one attribute (no ref_attr_name) into *out, allocating from a.
  * Graph-valued attributes give ST_UNSUPPORTED "nested graphs are not supported". */

@@ -26,13 +26,16 @@ Status fe_parse_input_shape(const char *spec, InputShape *out, Error *err) {
     if (rank == IR_MAX_RANK)
       return err_set(err, ST_INVALID, "input shape '%s' has more than %d dims", spec, IR_MAX_RANK);
     if (*p < '0' || *p > '9')
-      return err_set(err, ST_INVALID, "input shape '%s': '%s' is not a non-negative integer", spec,
+      return err_set(err, ST_INVALID, "input shape '%s': '%s' is not a positive integer", spec,
                      p);
     errno = 0;
     char *end;
     long long d = strtoll(p, &end, 10);
     if (errno || d < 0 || d > IR_MAX_NUMEL)
       return err_set(err, ST_INVALID, "input shape '%s': dimension out of range", spec);
+    if (d == 0)
+      return err_set(err, ST_INVALID, "input shape '%s': dimension %d is 0; every dimension must "
+                     "be at least 1", spec, rank);
     out->dims[rank++] = d;
     p = end;
     if (*p == ',') {

@@ -560,7 +560,9 @@ Status fe_load_buffer(const void *data, size_t len, const char *source, const ch
   }
   Error local;
   Loader L = {.g = g, .m = m, .base_dir = base_dir, .err = err ? err : &local};
+  g->max_tensor_bytes = opt ? opt->max_tensor_bytes : 0;
   Status st = load_model(&L, m, opt);
+  if (st == ST_OK) st = fe_report_external_files(m, base_dir, opt, L.err);
   onnx__model_proto__free_unpacked(m, NULL);
   if (st != ST_OK) {
     ir_graph_free(g);

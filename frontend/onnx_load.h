@@ -30,9 +30,18 @@ typedef struct InputShape {
 typedef struct LoadOptions {
   const InputShape *input_shapes;
   int num_input_shapes;
+  /* Bound on any one tensor, kept in Graph.max_tensor_bytes for the passes
+   * (0: IR_DEFAULT_MAX_TENSOR_BYTES). */
+  size_t max_tensor_bytes;
+  /* Called after a successful load with the resolved path of each file
+   * holding external data (the driver keeps outputs off them); its error
+   * fails the load.  NULL: not called. */
+  Status (*on_external_file)(void *ctx, const char *path, Error *err);
+  void *on_external_file_ctx;
 } LoadOptions;
 
-/* Parses "NAME=1,3,224,224" (also "NAME=" for a scalar).  out->name is a
+/* Parses "NAME=1,3,224,224" (also "NAME=" for a scalar); every dim must be
+ * at least 1, since onnxc compiles for one concrete shape.  out->name is a
  * malloc'ed copy: release it with fe_input_shape_free. */
 Status fe_parse_input_shape(const char *spec, InputShape *out, Error *err);
 void fe_input_shape_free(InputShape *s);

@@ -73,6 +73,26 @@ int64_t ir_value_numel(const Value *v) {
   return n;
 }
 
+size_t ir_max_tensor_bytes(const Graph *g) {
+  return g && g->max_tensor_bytes ? g->max_tensor_bytes : IR_DEFAULT_MAX_TENSOR_BYTES;
+}
+
+void ir_bytes_str(uint64_t n, char *buf, size_t size) {
+  static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+  if (n < 1024) {
+    snprintf(buf, size, "%llu bytes", (unsigned long long)n);
+    return;
+  }
+  double v = (double)n / 1024;
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    u++;
+  }
+  if (v == (double)(uint64_t)v) snprintf(buf, size, "%llu %s", (unsigned long long)v, units[u]);
+  else snprintf(buf, size, "%.1f %s", v, units[u]);
+}
+
 size_t ir_value_nbytes(const Value *v) {
   int64_t n = ir_value_numel(v);
   return n < 0 ? 0 : (size_t)n * dtype_size(v->dtype);

@@ -31,6 +31,9 @@
 #define IR_DIM_UNKNOWN (-1)
 /* Upper bound on any one tensor's element count (2^40): bigger is hostile. */
 #define IR_MAX_NUMEL ((int64_t)1 << 40)
+/* Default bound on the bytes of any one tensor (--max-tensor-bytes): far
+ * above any vision model's, far below what a hostile Expand asks for. */
+#define IR_DEFAULT_MAX_TENSOR_BYTES ((size_t)1 << 30)
 
 typedef struct Node Node;
 
@@ -116,6 +119,7 @@ typedef struct Graph {
   Value **inputs;          /* runtime inputs, in model order */
   int num_outputs;
   Value **outputs;         /* in model order */
+  size_t max_tensor_bytes; /* bigger tensors are refused (0: IR_DEFAULT_MAX_TENSOR_BYTES) */
 } Graph;
 
 /* ---- construction ---------------------------------------------------- */
@@ -142,6 +146,10 @@ bool ir_value_is_static(const Value *v);
 int64_t ir_value_numel(const Value *v);
 /* numel * dtype_size; 0 if not static. */
 size_t ir_value_nbytes(const Value *v);
+/* g->max_tensor_bytes, or the default. */
+size_t ir_max_tensor_bytes(const Graph *g);
+/* "512 bytes", "64 MiB", "4.0 TiB": for size messages. */
+void ir_bytes_str(uint64_t n, char *buf, size_t size);
 /* Sets dtype and shape, checking each dim >= 0 and numel <= IR_MAX_NUMEL. */
 Status ir_value_set_type(Value *v, DType dt, int rank, const int64_t *dims, Error *err);
 /* "f32[1,3,224,224]" into buf; returns buf. */

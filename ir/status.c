@@ -43,6 +43,7 @@ const char *status_name(Status s) {
   case ST_LLVM: return "llvm";
   case ST_MISMATCH: return "mismatch";
   case ST_INTERNAL: return "internal";
+  case ST_USAGE: return "usage";
   }
   return "?";
 }

@@ -21,7 +21,10 @@ typedef enum Status {
   ST_NOMEM,       /* an allocation failed or a size bound was hit    */
   ST_LLVM,        /* LLVM reported an error                          */
   ST_MISMATCH,    /* verification found results outside tolerance   */
-  ST_INTERNAL     /* a bug in onnxc                                   */
+  ST_INTERNAL,    /* a bug in onnxc                                   */
+  ST_USAGE        /* a command-line choice the user must change: the
+                     driver exits 2, as for a parse error (kept last:
+                     the kernel bitcode only returns the values above) */
 } Status;
 
 #define ERROR_MSG_MAX 4096

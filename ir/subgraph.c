@@ -16,6 +16,7 @@ Graph *ir_subgraph_new(Graph *parent, const char *name) {
   g->producer = parent->producer;
   g->opset = parent->opset;
   g->ir_version = parent->ir_version;
+  g->max_tensor_bytes = parent->max_tensor_bytes;
   return g->name ? g : NULL;
 }
 

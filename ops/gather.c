@@ -2,7 +2,9 @@
  * ops/gather.c: Gather and ScatterND, the two ops driven by run-time index
  * tensors.  Indices are data, not constants, so every index is checked in
  * the kernel: an out-of-range index is an ST_INVALID error naming it, never
- * an out-of-bounds access.  Negative indices count from the end.
+ * an out-of-bounds access.  Constant indices are checked by the shape rule
+ * too, so a model that would always fail is refused when it is compiled,
+ * not when it runs.  Negative indices count from the end.
  */
 #include "movement.h"
 
@@ -10,6 +12,31 @@
 #include <string.h>
 
 /* ---- Gather ------------------------------------------------------------- */
+
+/* Index i of an index tensor, made non-negative and checked against size. */
+static Status checked_index(const Value *ind, const void *buf, int64_t i, int64_t size,
+                            int64_t *out, Error *err) {
+  int64_t v = mv_index_at(ind->dtype, buf, i);
+  int64_t w = v < 0 ? v + size : v;
+  if (w < 0 || w >= size)
+    return err_set(err, ST_INVALID, "index %" PRId64 " (element %" PRId64 " of the indices) "
+                   "is out of range for a dimension of size %" PRId64, v, i, size);
+  *out = w;
+  return ST_OK;
+}
+
+/* Constant indices: every one checked against its dimension now.  dims[j]
+ * is the size index column j % k addresses (k = 1 for Gather). */
+static Status check_constant_indices(const Value *ind, int64_t count, int k, const int64_t *dims,
+                                     Error *err) {
+  if (!ir_value_is_const(ind)) return ST_OK;
+  int64_t w;
+  for (int64_t j = 0; j < count; j++) {
+    Status st = checked_index(ind, ind->data, j, dims[j % k], &w, err);
+    if (st != ST_OK) return err_prefix(err, "constant indices");
+  }
+  return ST_OK;
+}
 
 Status shape_gather(Graph *g, Node *n, Error *err) {
   const Value *x = n->inputs[0], *ind = n->inputs[1];
@@ -25,19 +52,8 @@ Status shape_gather(Graph *g, Node *n, Error *err) {
   for (int d = 0; d < axis; d++) dims[k++] = x->dims[d];
   for (int d = 0; d < ind->rank; d++) dims[k++] = ind->dims[d];
   for (int d = axis + 1; d < x->rank; d++) dims[k++] = x->dims[d];
+  TRY(check_constant_indices(ind, ir_value_numel(ind), 1, &x->dims[axis], err));
   return ops_set_output(n, 0, x->dtype, rank, dims, err);
-}
-
-/* Index i of an index tensor, made non-negative and checked against size. */
-static Status checked_index(const Value *ind, const void *buf, int64_t i, int64_t size,
-                            int64_t *out, Error *err) {
-  int64_t v = mv_index_at(ind->dtype, buf, i);
-  int64_t w = v < 0 ? v + size : v;
-  if (w < 0 || w >= size)
-    return err_set(err, ST_INVALID, "index %" PRId64 " (element %" PRId64 " of the indices) "
-                   "is out of range for a dimension of size %" PRId64, v, i, size);
-  *out = w;
-  return ST_OK;
 }
 
 Status eval_gather(const Node *n, const void *const in[], void *const out[], Error *err) {
@@ -101,6 +117,7 @@ Status shape_scatter_nd(Graph *g, Node *n, Error *err) {
   if (!ok)
     return err_set(err, ST_SHAPE, "updates shape must be indices.shape[:-1] + data.shape[%"
                    PRId64 ":]", k);
+  if (k > 0) TRY(check_constant_indices(ind, ir_value_numel(ind), (int)k, x->dims, err));
   return ops_set_output_like(n, 0, x, err);
 }
 

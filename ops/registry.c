@@ -52,6 +52,19 @@ Status ops_infer_node(Graph *g, Node *n, Error *err) {
   for (int i = 0; i < n->num_outputs; i++)
     if (n->outputs[i] && !ir_value_is_static(n->outputs[i]))
       return ir_node_error(err, ST_INTERNAL, g, n, "shape rule left output %d without a type", i);
+  /* A hostile Expand / Tile / ConstantOfShape / Range / Resize / Pad asks
+   * for terabytes: refuse it here, before anything allocates. */
+  size_t limit = ir_max_tensor_bytes(g);
+  for (int i = 0; i < n->num_outputs; i++) {
+    const Value *v = n->outputs[i];
+    if (!v || ir_value_nbytes(v) <= limit) continue;
+    char type[160], have[32], max[32];
+    ir_type_str(v, type, sizeof type);
+    ir_bytes_str(ir_value_nbytes(v), have, sizeof have);
+    ir_bytes_str(limit, max, sizeof max);
+    return ir_node_error(err, ST_NOMEM, g, n, "output %d (%s) would take %s, more than the %s "
+                         "one tensor may take (--max-tensor-bytes)", i, type, have, max);
+  }
   return ST_OK;
 }
 

@@ -30,6 +30,26 @@ static bool worth_folding(const Node *n) {
   return true;
 }
 
+/* Inputs (as --input-shape fixed them) and constants within
+ * --max-tensor-bytes; node results are checked by ops_infer_node. */
+static Status check_sizes(const Graph *g, Error *err) {
+  size_t limit = ir_max_tensor_bytes(g);
+  for (int i = 0; i < g->num_values; i++) {
+    const Value *v = g->values[i];
+    if (!(v->is_input || v->data) || !ir_value_is_static(v) || ir_value_nbytes(v) <= limit)
+      continue;
+    char type[160], have[32], max[32];
+    ir_type_str(v, type, sizeof type);
+    ir_bytes_str(ir_value_nbytes(v), have, sizeof have);
+    ir_bytes_str(limit, max, sizeof max);
+    return err_set(err, ST_NOMEM, "%s: %s '%s' (%s) takes %s, more than the %s one tensor may "
+                   "take (--max-tensor-bytes)", g->source, v->is_input ? "graph input" :
+                   "constant", v->const_origin && *v->const_origin ? v->const_origin : v->name,
+                   type, have, max);
+  }
+  return ST_OK;
+}
+
 Status pass_infer_shapes(Graph *g, Error *err) {
   for (int i = 0; i < g->num_inputs; i++) {
     const Value *v = g->inputs[i];
@@ -41,6 +61,7 @@ Status pass_infer_shapes(Graph *g, Error *err) {
                      g->source, v->name, ir_type_str(v, type, sizeof type), v->name);
     }
   }
+  TRY(check_sizes(g, err));
   /* Dead nodes from an earlier run would look like second definitions. */
   TRY(ir_compact(g, err));
   TRY(ir_toposort(g, err));

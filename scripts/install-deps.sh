@@ -6,10 +6,12 @@ set -euo pipefail
 
 # libc6-dev-arm64-cross: aarch64 libc headers for the aarch64 kernel bitcode
 # (--target aarch64-...); gcc-aarch64-linux-gnu and qemu-user let
-# test_cg_cross link and run the cross-compiled objects; libclang-rt-19-dev:
-# clang's sanitizer runtimes (ThreadSanitizer in scripts/tsan.sh).
-packages=(cmake build-essential pkg-config llvm-19-dev clang-19 libclang-rt-19-dev libprotobuf-c-dev protobuf-c-compiler
-          libcmocka-dev libc6-dev-arm64-cross gcc-aarch64-linux-gnu qemu-user)
+# test_cg_cross link and run the cross-compiled objects.
+# libclang-rt-19-dev: libFuzzer and the sanitizer runtimes of clang-19 for
+# scripts/fuzz.sh (ONNXC_FUZZ) and scripts/tsan.sh (ThreadSanitizer), which
+# test.sh runs too.
+packages=(cmake build-essential pkg-config llvm-19-dev clang-19 libprotobuf-c-dev protobuf-c-compiler
+          libcmocka-dev libc6-dev-arm64-cross gcc-aarch64-linux-gnu qemu-user libclang-rt-19-dev)
 
 missing=()
 for p in "${packages[@]}"; do

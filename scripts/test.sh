@@ -3,8 +3,9 @@
 # builds Release into build/ and runs ctest (unit tests, CLI tests, the ONNX
 # conformance suite), then builds Debug with AddressSanitizer and
 # UndefinedBehaviorSanitizer into build-asan/ and runs ctest there too, then
-# runs the multi-threaded tests under ThreadSanitizer (scripts/tsan.sh).
-# Exits non-zero if a build or any test fails; both test runs always happen.
+# runs the multi-threaded tests under ThreadSanitizer (scripts/tsan.sh), and
+# last runs every fuzz target for ONNXC_FUZZ_SECONDS (60) in build-fuzz/.
+# Exits non-zero if a build, a test or the fuzzing fails; every step runs.
 # Prints the wall time of each build and test run, and the total, at the end
 # (CI's budget: 90 minutes on 2 cores for everything).
 # ONNXC_BUILD_DIR / ONNXC_ASAN_BUILD_DIR override the two build folders.
@@ -41,6 +42,11 @@ step "ASan+UBSan ctest" bash -c "cd '$asan' && ASAN_OPTIONS=detect_leaks=1 \
 
 echo "== ThreadSanitizer: the pool and compiled models on several threads"
 step "ThreadSanitizer" scripts/tsan.sh "$build" || failed+=("scripts/tsan.sh")
+
+# Each fuzz target for a short time, so that a regression shows (docs/FUZZING.md).
+fuzz_seconds="${ONNXC_FUZZ_SECONDS:-60}"
+echo "== fuzzing in ${ONNXC_FUZZ_BUILD_DIR:-build-fuzz}/, $fuzz_seconds s per target"
+step "fuzz (${fuzz_seconds} s per target)" scripts/fuzz.sh "$fuzz_seconds" || failed+=("fuzzing")
 
 echo "== wall times"
 printf '  %s\n' "${timings[@]}"

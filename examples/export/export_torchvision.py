@@ -78,7 +78,7 @@ def main():
         total += meta["model_bytes"]
         print(f"{case:24s} {meta['model_bytes']:8d} bytes {meta['onnx_nodes']:5d} nodes")
     # Dynamic batch axis: the stored input uses batch 2 so a compiler that
-    # silently assumes batch 1 fails; run with --input-shape x=2x3x32x32.
+    # silently assumes batch 1 fails; run with --input-shape x=2,3,32,32.
     model = build(make_vit, 1)
     x = torch.randn((2, 3, 32, 32), generator=torch.Generator().manual_seed(2001))
     meta = export_case(model, x, os.path.join(out_root, "vit_tiny_op17_dynbatch"), 17, True,

@@ -2,8 +2,10 @@
  * End-to-end tests of the onnxc binary (ONNXC_BINARY) on ONNX node test
  * models: exit statuses (0 ok, 1 bad input, 2 usage), error messages, the
  * IR that `dump` prints, the .npy files `run` writes (checked against ONNX's
- * expected output_0.pb), `verify`, and that every flag in --help is also
- * documented in docs/CLI.md.
+ * expected output_0.pb), `verify`, every flag in --help documented in
+ * docs/CLI.md, bad flag values as usage errors, and per-command --help.
+ * (test_cli_outputs.c: output files; test_cli_targets.c: --target/-mcpu/
+ * -mattr; test_cli_limits.c: resource limits and constant indices.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,62 +22,7 @@
 
 #include "frontend/tensor_pb.h"
 #include "runtime/npy.h"
-
-#define CONV_TEST ONNXC_SHARED_DIR "/onnx-node-tests/test_conv_with_strides_padding"
-#define CONV_MODEL CONV_TEST "/model.onnx"
-#define CONV_X CONV_TEST "/test_data_set_0/input_0.pb"
-#define CONV_W CONV_TEST "/test_data_set_0/input_1.pb"
-#define CONV_Y CONV_TEST "/test_data_set_0/output_0.pb"
-
-static char out_path[256], err_path[256], work_dir[256];
-static char *out_text, *err_text; /* captured by the last run_onnxc */
-
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return calloc(1, 1);
-  char *buf = calloc(1, 1 << 20);
-  assert_non_null(buf);
-  size_t n = fread(buf, 1, (1 << 20) - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-  return buf;
-}
-
-/* Runs `onnxc ARGS` through the shell; returns the exit status and keeps
- * stdout/stderr in out_text/err_text. */
-static int run_onnxc(const char *fmt, ...) {
-  char args[4096], cmd[8192];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>'%s'", ONNXC_BINARY, args, out_path, err_path);
-  int status = system(cmd);
-  free(out_text);
-  free(err_text);
-  out_text = read_text(out_path);
-  err_text = read_text(err_path);
-  assert_true(WIFEXITED(status));
-  return WEXITSTATUS(status);
-}
-
-static int setup(void **state) {
-  (void)state;
-  snprintf(work_dir, sizeof work_dir, "test_cli_%ld", (long)getpid());
-  snprintf(out_path, sizeof out_path, "%s.out", work_dir);
-  snprintf(err_path, sizeof err_path, "%s.err", work_dir);
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  free(out_text);
-  free(err_text);
-  out_text = err_text = NULL;
-  remove(out_path);
-  remove(err_path);
-  return 0;
-}
+#include "test_cli_util.h"
 
 static void usage_errors_exit_2(void **state) {
   (void)state;
@@ -102,12 +49,80 @@ static void usage_errors_exit_2(void **state) {
   }
 }
 
+/* Bad flag values found from the command line alone: exit 2, one message
+ * naming the flag, before the model is read. */
+static void bad_flag_values_exit_2(void **state) {
+  (void)state;
+  static const struct {
+    const char *args, *want;
+  } cases[] = {
+      {"compile " CONV_MODEL " --name 1abc", "--name '1abc' is not a C identifier"},
+      {"compile " CONV_MODEL " --output=", "--output needs a value"},
+      {"compile " CONV_MODEL " -o ''", "--output needs a value"},
+      {"compile " CONV_MODEL " --header=", "--header needs a value"},
+      {"compile " CONV_MODEL " --weights=", "--weights needs a value"},
+      {"compile " CONV_MODEL " -mcpu=", "-mcpu needs a value"},
+      {"compile " CONV_MODEL " --target aarch64-linux-gnu", "needs -mcpu=CPU"},
+      {"compile " CONV_MODEL " --target garbage", "--target 'garbage': LLVM knows no such"},
+      {"run " CONV_MODEL " --output-dir=", "--output-dir needs a value"},
+      {"dump " CONV_MODEL " --input-shape x=1,1,7,5 --input-shape x=1,1,7,6",
+       "--input-shape 'x=1,1,7,5' and --input-shape 'x=1,1,7,6' both set"},
+      {"dump " CONV_MODEL " --input-shape x=1,0,7,5", "dimension 1 is 0"},
+      {"dump " CONV_MODEL " --input-shape x=1,-1,7,5", "is not a positive integer"},
+      {"dump " CONV_MODEL " --stop-after=simplify --print-ir-after=dce",
+       "--print-ir-after=dce never prints: --stop-after=simplify"},
+      {"dump " CONV_MODEL " --stop-after=infer-shapes --print-ir-before=cse",
+       "--print-ir-before=cse never prints"},
+      {"dump " CONV_MODEL " --max-tensor-bytes=12x", "--max-tensor-bytes wants a size"},
+      {"dump " CONV_MODEL " --max-tensor-bytes=0", "--max-tensor-bytes wants a size"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    int rc = run_onnxc("%s", cases[i].args);
+    if (rc != 2) fail_msg("'onnxc %s': exit %d, stderr '%s'", cases[i].args, rc, err_text);
+    expect_error(cases[i].want);
+  }
+  /* --target garbage is about the triple, not about -mcpu=native. */
+  assert_int_equal(run_onnxc("compile %s --target garbage", CONV_MODEL), 2);
+  assert_null(strstr(err_text, "native"));
+  /* The print flag of the last pass that runs is fine. */
+  assert_int_equal(run_onnxc("dump %s --stop-after=simplify --print-ir-after=simplify "
+                             "--max-tensor-bytes=64M", CONV_MODEL), 0);
+  assert_non_null(strstr(err_text, "; IR after simplify"));
+}
+
+/* `onnxc COMMAND --help` lists that command's options (and the common
+ * ones), one line each. */
+static void help_per_command(void **state) {
+  (void)state;
+  static const struct {
+    const char *args, *has, *lacks;
+  } cases[] = {
+      {"compile --help", "--header FILE", "--output-dir"},
+      {"--help compile", "-mcpu=CPU", "--rtol"},
+      {"run --help", "--output-dir DIR", "--header"},
+      {"help verify", "--rtol R", "--emit"},
+      {"dump -h", "--format=text|dot", "--seed"},
+      {"dump " CONV_MODEL " --help", "--format=text|dot", "--weights"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    if (run_onnxc("%s", cases[i].args) != 0) fail_msg("'onnxc %s' failed", cases[i].args);
+    if (!strstr(out_text, cases[i].has)) fail_msg("'onnxc %s' lacks %s", cases[i].args, cases[i].has);
+    if (strstr(out_text, cases[i].lacks))
+      fail_msg("'onnxc %s' lists %s, an option of another command", cases[i].args, cases[i].lacks);
+    if (!strstr(out_text, "--input-shape NAME=D0,D1,...") || !strstr(out_text, "fix the dims"))
+      fail_msg("'onnxc %s' lacks the options of every command", cases[i].args);
+  }
+  assert_int_equal(run_onnxc("compile --help"), 0);
+  assert_non_null(strstr(out_text, "usage: onnxc compile MODEL.onnx"));
+}
+
 static void help_version_passes(void **state) {
   (void)state;
   assert_int_equal(run_onnxc("--help"), 0);
   assert_non_null(strstr(out_text, "usage: onnxc"));
   assert_int_equal(run_onnxc("--version"), 0);
-  assert_non_null(strstr(out_text, "onnxc " ONNXC_VERSION));
+  assert_non_null(strstr(out_text, "onnxc " ONNXC_VERSION "\nLLVM 19."));
+  assert_non_null(strstr(out_text, "targets:\n  x86_64-unknown-linux-gnu (ELF)\n"));
   assert_int_equal(run_onnxc("--passes"), 0);
   assert_non_null(strstr(out_text, "infer-shapes"));
   assert_non_null(strstr(out_text, "dce"));
@@ -294,6 +309,8 @@ static void verify_good_model(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(usage_errors_exit_2, setup, teardown),
+      cmocka_unit_test_setup_teardown(bad_flag_values_exit_2, setup, teardown),
+      cmocka_unit_test_setup_teardown(help_per_command, setup, teardown),
       cmocka_unit_test_setup_teardown(help_version_passes, setup, teardown),
       cmocka_unit_test_setup_teardown(help_flags_are_documented, setup, teardown),
       cmocka_unit_test_setup_teardown(missing_file_exits_1_naming_it, setup, teardown),

@@ -304,7 +304,7 @@ static void input_shape_fixing(void **state) {
   assert_int_equal(fe_parse_input_shape("x=2,3,5,224", &s, &e), ST_OK);
   assert_string_equal(s.name, "x");
   assert_int_equal(s.rank, 4);
-  LoadOptions opt = {&s, 1};
+  LoadOptions opt = {.input_shapes = &s, .num_input_shapes = 1};
   g = load_ok(m, &opt);
   const Value *x = g->inputs[0];
   assert_true(ir_value_is_static(x));

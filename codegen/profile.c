@@ -162,6 +162,19 @@ static void emit_fma_loop(CgCtx *c, const char *prefix) {
     a[l] = LLVMConstReal(f32, 1e-7);
   }
   LLVMValueRef mv = LLVMConstVector(m, (unsigned)c->vf32), av = LLVMConstVector(a, (unsigned)c->vf32);
+  /* Through volatile memory, so the optimizer cannot see the chains'
+   * fixed point and fold the loop away. */
+  LLVMBasicBlockRef here = LLVMGetInsertBlock(b);
+  LLVMPositionBuilderBefore(b, LLVMGetBasicBlockTerminator(entry));
+  LLVMSetVolatile(LLVMBuildStore(b, mv, sink), 1);
+  LLVMValueRef ml = LLVMBuildLoad2(b, vt, sink, "");
+  LLVMSetVolatile(ml, 1);
+  LLVMSetVolatile(LLVMBuildStore(b, av, sink), 1);
+  LLVMValueRef al = LLVMBuildLoad2(b, vt, sink, "");
+  LLVMSetVolatile(al, 1);
+  LLVMPositionBuilderAtEnd(b, here);
+  mv = ml;
+  av = al;
   for (int j = 0; j < CHAINS; j++) {
     for (int l = 0; l < c->vf32 && l < 64; l++) e[l] = LLVMConstReal(f32, 1.0 + j * 0.001);
     init[j] = LLVMConstVector(e, (unsigned)c->vf32);

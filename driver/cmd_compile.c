@@ -99,6 +99,7 @@ Status cmd_compile(const CliOptions *o, Error *err) {
         .sanitize_address = o->sanitize_address,
         .sanitize_thread = o->sanitize_thread,
         .min_task_ns = o->min_task_us * 1000.0,
+        .profile = o->profile,
         .log = stderr,
     };
     st = cg_compile(g, &co, err);

@@ -12,6 +12,7 @@
  *   tensors.c     input files (.npy / TensorProto .pb), random inputs,
  *                 output statistics, output file names, tolerance checks
  *   cmd_dump.c    onnxc dump     cmd_run.c  onnxc run     cmd_verify.c  onnxc verify
+ *   cmd_compile.c onnxc compile  cmd_profile.c  onnxc profile
  *
  * Only main() prints errors and picks exit codes: commands return a Status
  * and fill an Error like the library does.
@@ -50,7 +51,8 @@ enum {
   CMDS_DUMP = CMDS_OF(CMD_DUMP),
   CMDS_RUN = CMDS_OF(CMD_RUN),
   CMDS_VERIFY = CMDS_OF(CMD_VERIFY),
-  CMDS_ALL = CMDS_COMPILE | CMDS_DUMP | CMDS_RUN | CMDS_VERIFY,
+  CMDS_PROFILE = CMDS_OF(CMD_PROFILE),
+  CMDS_ALL = CMDS_COMPILE | CMDS_DUMP | CMDS_RUN | CMDS_VERIFY | CMDS_PROFILE,
 };
 
 /* One row of options.def. */
@@ -123,6 +125,11 @@ typedef struct CliOptions {
   bool sanitize_address;  /* --sanitize=address */
   bool sanitize_thread;   /* --sanitize=thread */
   double min_task_us;     /* --min-task-us; 0 = the default grain */
+  bool profile;           /* compile --profile */
+  /* profile */
+  int runs;               /* --runs; 0 = the default */
+  int threads;            /* --threads; 0 = 1 */
+  const char *trace;      /* --trace FILE.json */
   int argc;               /* the command line, for the generated header's banner */
   char **argv;
 } CliOptions;
@@ -185,5 +192,6 @@ Status cmd_dump(const CliOptions *o, Error *err);
 Status cmd_run(const CliOptions *o, Error *err);
 Status cmd_verify(const CliOptions *o, Error *err);
 Status cmd_compile(const CliOptions *o, Error *err);
+Status cmd_profile(const CliOptions *o, Error *err);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * onnxc: the command-line driver.  Parses the command line (options.c),
- * dispatches to one command (cmd_compile.c, cmd_dump.c, cmd_run.c, cmd_verify.c) and is the
+ * dispatches to one command (cmd_compile.c, cmd_dump.c, cmd_run.c, cmd_verify.c, cmd_profile.c) and is the
  * only place that prints errors and chooses the exit status:
  *   0 success, 1 bad input or verification mismatch, 2 usage error
  * (a parse error, or a command's ST_USAGE such as an output that would
@@ -40,6 +40,7 @@ int main(int argc, char **argv) {
     case CMD_RUN: st = cmd_run(&o, &err); break;
     case CMD_VERIFY: st = cmd_verify(&o, &err); break;
     case CMD_COMPILE: st = cmd_compile(&o, &err); break;
+    case CMD_PROFILE: st = cmd_profile(&o, &err); break;
     case CMD_NONE:
     case CMD_COUNT: st = err_set(&err, ST_INTERNAL, "no command"); break;
     }

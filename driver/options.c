@@ -248,6 +248,20 @@ static Status apply_flag(CliOptions *o, FlagId id, const char *flag, const char 
     else if (strcmp(v, "thread") == 0) o->sanitize_thread = true;
     else return err_set(err, ST_INVALID, "--sanitize wants address or thread, got '%s'", v);
     return ST_OK;
+  case FL_RUNS:
+  case FL_THREADS: {
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    long most = id == FL_RUNS ? 100000 : 1024;
+    if (!*v || *end || errno || n < 1 || n > most)
+      return err_set(err, ST_INVALID, "%s wants a whole number from 1 to %ld, got '%s'", flag, most, v);
+    if (id == FL_RUNS) o->runs = (int)n;
+    else o->threads = (int)n;
+    return ST_OK;
+  }
+  case FL_TRACE: o->trace = v; return ST_OK;
+  case FL_PROFILE: o->profile = true; return ST_OK;
   case FL_MIN_TASK_US: {
     char *end;
     errno = 0;
@@ -344,7 +358,7 @@ Status cli_parse(int argc, char **argv, CliOptions *o, CliAction *act, Error *er
     TRY(apply_flag(o, (FlagId)f, flag, v, err));
     used[f] = true;
   }
-  if (o->command == CMD_NONE) return err_set(err, ST_INVALID, "no command given (compile, dump, run, verify)");
+  if (o->command == CMD_NONE) return err_set(err, ST_INVALID, "no command given (compile, dump, run, verify, profile)");
   if (!o->model) return err_set(err, ST_INVALID, "no model file given");
   for (int i = 0; i < FL_COUNT; i++) {
     int bits = commands_of_spelling(cli_options[i].spelling);
@@ -355,7 +369,8 @@ Status cli_parse(int argc, char **argv, CliOptions *o, CliAction *act, Error *er
     }
   }
   TRY(check_print_flags_run(o, err));
-  if (o->command == CMD_COMPILE) TRY(tgt_check(o->target, o->mcpu, o->mattr, NULL, err));
+  if (o->command == CMD_COMPILE || o->command == CMD_PROFILE)
+    TRY(tgt_check(o->target, o->mcpu, o->mattr, NULL, err));
   return ST_OK;
 }
 

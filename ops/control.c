@@ -20,6 +20,13 @@
 
 /* More iterations than this is a hostile or runaway model. */
 #define LOOP_MAX_ITERATIONS ((int64_t)1 << 24)
+/* Nor may a loop take more element operations than this in all (a few
+ * seconds): loops run at compile time, when constant folding evaluates
+ * them, and a long one must not keep the compiler busy. */
+#define LOOP_MAX_WORK ((double)((int64_t)1 << 28))
+/* What one body node costs besides its elements: the evaluator's
+ * bookkeeping and allocations. */
+#define LOOP_NODE_OVERHEAD 64.0
 
 #ifdef ONNXC_KERNEL_BITCODE
 /* The compiled code has no evaluator to run a body with: a Loop must have
@@ -103,6 +110,21 @@ static Status infer_body(Graph *g, const Node *n, const LoopShape *ls, Error *er
   return ST_OK;
 }
 
+/* Element operations of one iteration, roughly: every value a body node
+ * reads or writes, plus a fixed cost per node. */
+static double body_work(const Graph *b) {
+  double w = 0;
+  for (int i = 0; i < b->num_nodes; i++) {
+    const Node *bn = b->nodes[i];
+    w += LOOP_NODE_OVERHEAD;
+    for (int j = 0; j < bn->num_inputs; j++)
+      if (bn->inputs[j]) w += (double)ir_value_numel(bn->inputs[j]);
+    for (int j = 0; j < bn->num_outputs; j++)
+      if (bn->outputs[j]) w += (double)ir_value_numel(bn->outputs[j]);
+  }
+  return w > 1 ? w : 1;
+}
+
 /* Reads M (absent: no bound) and the initial cond (absent: true). */
 static Status read_controls(const Node *n, const void *const in[], int64_t *max_trips,
                             bool *cond, Error *err) {
@@ -166,11 +188,18 @@ static Status run_loop(const Node *n, const LoopShape *ls, const void *const in[
   }
   int64_t t = 0;
   unsigned char cond_in = cond, cond_out = 0;
+  double work = body_work(b);
   for (int j = 2 + N; j < nin; j++) bin[j] = in[j];
   while (cond && (max_trips < 0 || t < max_trips)) {
     if (t >= LOOP_MAX_ITERATIONS) {
       st = err_set(err, ST_UNSUPPORTED, "Loop runs more than %lld iterations",
                    (long long)LOOP_MAX_ITERATIONS);
+      goto out;
+    }
+    if ((double)(t + 1) * work > LOOP_MAX_WORK) {
+      st = err_set(err, ST_UNSUPPORTED, "Loop would take more than %.0f element operations "
+                   "(%lld iterations of a body of about %.0f): too long to evaluate",
+                   LOOP_MAX_WORK, (long long)(t + 1), work);
       goto out;
     }
     bin[0] = &t;

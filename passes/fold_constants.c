@@ -5,7 +5,8 @@
  * constants.  infer-shapes uses the same helper for the small shape
  * arithmetic it folds on the way.  Runs after infer-shapes: every type is
  * static, so output sizes are known before anything is computed, and a
- * node whose results would be huge (a hostile Expand) is left for run time.
+ * node whose results would be huge, or whose work would be (a MatMul of two
+ * big ConstantOfShapes), is left for run time.
  */
 #include "pass.h"
 
@@ -15,6 +16,56 @@
 
 /* Folding a node may allocate at most this much for its results. */
 #define FOLD_MAX_OUTPUT_BYTES ((size_t)256 << 20)
+
+/* Folding may cost at most this many element operations per node (about a
+ * second in the reference kernels); a constant MatMul, Conv or pool above
+ * it is left for the compiled code, so that a hostile model cannot keep
+ * the compiler busy for hours. */
+#define FOLD_MAX_WORK ((double)((int64_t)1 << 28))
+
+static double numel_of(const Value *v) { return v ? (double)ir_value_numel(v) : 0; }
+
+/* Element operations to evaluate n: the inputs and outputs touched, times
+ * the reduction length for the ops whose work grows faster than that. */
+static double fold_work(const Node *n) {
+  double io = 0;
+  for (int i = 0; i < n->num_inputs; i++) io += numel_of(n->inputs[i]);
+  for (int i = 0; i < n->num_outputs; i++) io += numel_of(n->outputs[i]);
+  const Value *a = n->num_inputs > 0 ? n->inputs[0] : NULL;
+  const Value *b = n->num_inputs > 1 ? n->inputs[1] : NULL;
+  double out = n->num_outputs > 0 ? numel_of(n->outputs[0]) : 0;
+  switch (n->op) {
+  case OP_MATMUL:
+  case OP_FUSED_MATMUL:
+    return io + (a && a->rank > 0 ? out * (double)a->dims[a->rank - 1] : 0);
+  case OP_GEMM:
+    return io + (a && a->rank == 2 ? out * (double)a->dims[ir_attr_int(n, "transA", 0) ? 0 : 1]
+                                   : 0);
+  case OP_CONV:
+  case OP_FUSED_CONV:
+    return io + (b && b->rank > 0 && b->dims[0] > 0 ? out * numel_of(b) / (double)b->dims[0] : 0);
+  case OP_CONV_TRANSPOSE:
+    return io + (b && b->rank > 0 && b->dims[0] > 0 ? numel_of(a) * numel_of(b) / (double)b->dims[0]
+                                                    : 0);
+  case OP_AVERAGE_POOL:
+  case OP_MAX_POOL: {
+    const int64_t *k = NULL;
+    int nk = ir_attr_ints(n, "kernel_shape", &k);
+    double taps = 1;
+    for (int i = 0; i < nk; i++) taps *= (double)k[i];
+    return io + out * taps;
+  }
+  case OP_EINSUM: {
+    double all = 1; /* every index combination, at most: an upper bound */
+    for (int i = 0; i < n->num_inputs; i++) all *= numel_of(n->inputs[i]) + 1;
+    return io + all;
+  }
+  case OP_RESIZE: return io + out * 64; /* up to 4 taps per dim, 3 dims */
+  default: return io;
+  }
+}
+
+bool pass_fold_is_cheap(const Node *n) { return fold_work(n) <= FOLD_MAX_WORK; }
 
 /* Shape and Size read only the static type of their input, so they fold
  * whatever the input is; every other op needs constant data. */
@@ -91,7 +142,7 @@ Status pass_fold_constants(Graph *g, Error *err) {
       if (nb > FOLD_MAX_OUTPUT_BYTES - total) fits = false;
       else total += nb;
     }
-    if (fits) TRY(pass_fold_node(g, n, err));
+    if (fits && pass_fold_is_cheap(n)) TRY(pass_fold_node(g, n, err));
   }
   return ir_compact(g, err);
 }

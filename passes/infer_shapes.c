@@ -27,7 +27,7 @@ static bool worth_folding(const Node *n) {
     int64_t numel = n->outputs[i] ? ir_value_numel(n->outputs[i]) : 0;
     if (numel < 0 || numel > INFER_FOLD_MAX_NUMEL) return false;
   }
-  return true;
+  return pass_fold_is_cheap(n);
 }
 
 /* Inputs (as --input-shape fixed them) and constants within

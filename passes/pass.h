@@ -51,5 +51,7 @@ Status pass_run_pipeline(Graph *g, const PipelineOptions *o, Error *err);
 /* Shared by infer-shapes and fold-constants: evaluates n (all inputs constant)
  * and turns its outputs into constants. */
 Status pass_fold_node(Graph *g, Node *n, Error *err);
+/* False when evaluating n would take too long to do at compile time. */
+bool pass_fold_is_cheap(const Node *n);
 
 #endif

@@ -4,7 +4,8 @@
  * through Expand, ConstantOfShape, Tile, Range, Resize, Pad, an input
  * shape or an initializer), and Gather / ScatterND with constant indices
  * outside their axis (which would otherwise compile into a run-time error
- * code).  GatherElements is not supported at all and says so.
+ * code).  GatherElements is not supported at all and says so.  Constant
+ * folding does not take on work that would keep the compiler busy.
  */
 #include "test_cli_util.h"
 
@@ -142,10 +143,37 @@ static void constant_indices_out_of_range_are_refused(void **state) {
   tb_free_all();
 }
 
+/* A MatMul of two 2048x2048 ConstantOfShapes is 8.6e9 multiply-adds:
+ * constant folding leaves it for the compiled code instead of working on
+ * it for a minute (the pipeline used to). */
+static void expensive_constant_work_is_not_folded(void **state) {
+  (void)state;
+  Onnx__ModelProto *m = mb_model(8, 17);
+  const int64_t d2[] = {2048, 2048};
+  mb_input(m, mb_vi("x", F32, 2, d2, NULL));
+  i64_const(m, "shape", 2, d2);
+  Onnx__NodeProto *c = mb_node(m, "ConstantOfShape", "ones", 1, (const char *[]){"shape"}, 1,
+                               (const char *[]){"c"});
+  Onnx__AttributeProto *v = mb_attr(c, "value", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR);
+  v->t = mb_tensor("v", F32, 1, (const int64_t[]){1});
+  mb_raw(v->t, (const float[]){1}, sizeof(float));
+  mb_node(m, "MatMul", "big_matmul", 2, (const char *[]){"c", "c"}, 1, (const char *[]){"p"});
+  mb_node(m, "Add", "add", 2, (const char *[]){"x", "p"}, 1, (const char *[]){"y"});
+  mb_output(m, "y");
+  char *path = mb_write(m, NULL);
+  int rc = run_onnxc("dump %s", path);
+  unlink(path);
+  if (rc != 0) fail_msg("exit %d: %s", rc, err_text);
+  /* Still a node (fused with the Add), not a folded constant. */
+  if (!strstr(out_text, "%c0, %c0") || !strstr(out_text, "\"big_matmul\"")) fail_msg("%s", out_text);
+  tb_free_all();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(giant_tensors_are_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(constant_indices_out_of_range_are_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(expensive_constant_work_is_not_folded, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -243,6 +243,21 @@ static void test_if_stays_refused(void **state) {
   tb_free_all();
 }
 
+/* A constant loop of 2^24 iterations would run at compile time (folding)
+ * for a minute: refused, naming the bound, in well under a second. */
+static void test_loop_work_is_bounded(void **state) {
+  (void)state;
+  const float x[2] = {1, 2};
+  Graph *g = load(loop_model(true, x, (int64_t)1 << 24, 1, false));
+  PipelineOptions opt = {.verify_each = true};
+  Error err = {0};
+  assert_int_not_equal(pass_run_pipeline(g, &opt, &err), ST_OK);
+  assert_non_null(strstr(err.msg, "\"loop\""));
+  assert_non_null(strstr(err.msg, "Loop would take more than"));
+  ir_graph_free(g);
+  tb_free_all();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_loop_load_captures_outer_value),
@@ -252,6 +267,7 @@ int main(void) {
       cmocka_unit_test(test_loop_runtime_scan_is_refused),
       cmocka_unit_test(test_loop_iteration_bound),
       cmocka_unit_test(test_if_stays_refused),
+      cmocka_unit_test(test_loop_work_is_bounded),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,10 @@
 /*
- * Dispatch overhead of onnxc_pool per parallel region: the time of
- * parallel_for(n = threads) with empty tasks, back to back (workers hot,
+ * Dispatch overhead of onnxc_pool per parallel region: parallel_for(n =
+ * threads) of tasks that each spin for 20 us, minus those 20 us (what a
+ * perfectly parallel region would take), back to back (workers hot,
  * spinning: the case between two nodes of a model), and after an idle gap
- * longer than the spin window (workers asleep: the first node of a run).
+ * longer than the spin window (workers asleep: the first node of a run);
+ * also the cost of a region of empty tasks.
  * Prints medians over many regions.  Run by hand, on an otherwise idle
  * machine:  build/bench/micro/bench_pool [THREADS...]   (default 2)
  */
@@ -20,6 +22,15 @@ static double now_us(void) {
 
 static void empty(void *ctx, int i, int worker) {
   (void)ctx, (void)i, (void)worker;
+}
+
+enum { WORK_US = 20 };
+
+static void busy(void *ctx, int i, int worker) {
+  (void)ctx, (void)i, (void)worker;
+  double t0 = now_us();
+  while (now_us() - t0 < WORK_US) {
+  }
 }
 
 static int cmp(const void *a, const void *b) {
@@ -40,24 +51,31 @@ int main(int argc, char **argv) {
     onnxc_pool *pool = onnxc_pool_create(threads);
     if (!pool) return 1;
     const onnxc_parallel *p = onnxc_pool_parallel(pool);
-    for (int i = 0; i < 1000; i++) p->parallel_for(p->runner, threads, empty, NULL);
+    for (int i = 0; i < 1000; i++) p->parallel_for(p->runner, threads, busy, NULL);
     for (int i = 0; i < HOT; i++) {
       double t0 = now_us();
       p->parallel_for(p->runner, threads, empty, NULL);
       t[i] = now_us() - t0;
     }
-    double hot = median(t, HOT);
+    double empty_hot = median(t, HOT);
+    for (int i = 0; i < HOT / 4; i++) {
+      double t0 = now_us();
+      p->parallel_for(p->runner, threads, busy, NULL);
+      t[i] = now_us() - t0 - WORK_US;
+    }
+    double hot = median(t, HOT / 4);
     for (int i = 0; i < COLD; i++) {
       struct timespec gap = {0, (ONNXC_POOL_SPIN_US + 2000) * 1000};
       nanosleep(&gap, NULL);
       double t0 = now_us();
-      p->parallel_for(p->runner, threads, empty, NULL);
-      t[i] = now_us() - t0;
+      p->parallel_for(p->runner, threads, busy, NULL);
+      t[i] = now_us() - t0 - WORK_US;
     }
     double cold = median(t, COLD);
-    printf("threads %d: per region %.2f us back to back (workers spinning), %.1f us after %d us "
-           "idle (workers asleep)\n",
-           threads, hot, cold, ONNXC_POOL_SPIN_US + 2000);
+    printf("threads %d: overhead per region of %d x %d us tasks: %.2f us with the workers spinning "
+           "(back to back), %.1f us with them asleep (after %d us idle); a region of empty tasks: "
+           "%.2f us\n",
+           threads, threads, WORK_US, hot, cold, ONNXC_POOL_SPIN_US + 2000, empty_hot);
     onnxc_pool_destroy(pool);
     if (argc == 1) break;
   }

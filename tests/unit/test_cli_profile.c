@@ -131,16 +131,11 @@ static int profile_nodes(const char *hdr) {
   return n;
 }
 
-static void test_trace_and_total(void **state) {
-  (void)state;
-  const char *model = MODELS "/hrformer_t_reduced_op17/model.onnx";
-  assert_int_equal(sh("cd '%s' && '%s' compile '%s' -o m.o --header m.h --name m --profile", work,
-                      ONNXC_BINARY, model), 0);
-  char hdr[300];
-  snprintf(hdr, sizeof hdr, "%s/m.h", work);
-  int nodes = profile_nodes(hdr);
-  assert_true(nodes > 10);
-  assert_int_equal(sh("cd '%s' && '%s' profile '%s' --runs 15 --trace t.json > table.txt", work,
+/* One `onnxc profile` run: checks the trace (one event per node, in
+ * schedule order) and the table (one row per node), and returns the table's
+ * total and the untimed run's time. */
+static void profile_once(const char *model, int nodes, double *sum_ms, double *plain_ms) {
+  assert_int_equal(sh("cd '%s' && '%s' profile '%s' --runs 21 --trace t.json > table.txt", work,
                       ONNXC_BINARY, model), 0);
   char path[300];
   snprintf(path, sizeof path, "%s/t.json", work);
@@ -171,22 +166,41 @@ static void test_trace_and_total(void **state) {
   assert_non_null(table);
   const char *t = strstr(table, "total of the nodes");
   assert_non_null(t);
-  double sum = 0, plain = 0;
   const char *a = strstr(t, ": "), *b = strstr(t, "without the timers: ");
   assert_non_null(a);
   assert_non_null(b);
-  sum = strtod(a + 2, NULL);
-  plain = strtod(b + 20, NULL);
-  print_message("  %d nodes; total of the nodes %.4f ms, run without timers %.4f ms\n", nodes, sum,
-                plain);
-  assert_true(plain > 0);
-  if (fabs(sum - plain) > 0.1 * plain)
-    fail_msg("the table's total %.4f ms is not within 10%% of the untimed run %.4f ms", sum, plain);
+  *sum_ms = strtod(a + 2, NULL);
+  *plain_ms = strtod(b + 20, NULL);
+  assert_true(*plain_ms > 0);
   /* One row per node. */
   char row[32];
   snprintf(row, sizeof row, "\n%-4d ", nodes);
   assert_non_null(strstr(table, row));
   free(table);
+}
+
+static void test_trace_and_total(void **state) {
+  (void)state;
+  const char *model = MODELS "/hrformer_t_reduced_op17/model.onnx";
+  assert_int_equal(sh("cd '%s' && '%s' compile '%s' -o m.o --header m.h --name m --profile", work,
+                      ONNXC_BINARY, model), 0);
+  char hdr[300];
+  snprintf(hdr, sizeof hdr, "%s/m.h", work);
+  int nodes = profile_nodes(hdr);
+  assert_true(nodes > 10);
+  /* The timers' cost and the table's coverage are what is checked, not the
+   * machine's quietness: the shared CI machine can stretch the untimed runs
+   * of one attempt (another test on the other core), so a total that is off
+   * by more than 10% is measured again, up to three attempts in all. */
+  double sum = 0, plain = 0;
+  for (int attempt = 1; attempt <= 3; attempt++) {
+    profile_once(model, nodes, &sum, &plain);
+    print_message("  attempt %d: %d nodes; total of the nodes %.4f ms, run without timers %.4f ms\n",
+                  attempt, nodes, sum, plain);
+    if (fabs(sum - plain) <= 0.1 * plain) break;
+  }
+  if (fabs(sum - plain) > 0.1 * plain)
+    fail_msg("the table's total %.4f ms is not within 10%% of the untimed run %.4f ms", sum, plain);
 }
 
 static void test_profile_symbols_only_when_asked(void **state) {

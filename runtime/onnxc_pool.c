@@ -54,13 +54,14 @@ typedef struct Worker {
   int id;
 } Worker;
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
+/* Between polls of a shared word.  Deliberately not PAUSE (x86) or YIELD
+ * (arm64): under KVM and other hypervisors a loop of them is taken for a
+ * vCPU spinning on a lock ("pause-loop exiting") and the vCPU is
+ * descheduled, which on the 2-vCPU machines here made the serial,
+ * memory-bound nodes around parallel regions 2-5x slower (T2T-ViT-7 at two
+ * threads: 17.9 ms with PAUSE, 13.3 ms without).  The spin is bounded in
+ * time (ONNXC_POOL_SPIN_US) either way. */
+static inline void cpu_relax(void) { __asm__ __volatile__("" ::: "memory"); }
 
 static uint64_t now_ns(void) {
   struct timespec ts;

@@ -70,27 +70,35 @@ static Status emit_weights(Emit *e, Error *err) {
 static LLVMValueRef value_ptr(Emit *e, const Value *v) {
   if (!v) return LLVMConstNull(ptr_ty(e));
   const BufPlace *p = &e->plan->place[v->id];
-  LLVMValueRef idx;
+  LLVMValueRef idx, base = NULL;
   switch (p->kind) {
   case BUF_CONST: {
     int id = v->id;
     while (e->plan->place[id].alias_of >= 0) id = e->plan->place[id].alias_of;
-    return e->weights[id] ? e->weights[id] : LLVMConstNull(ptr_ty(e));
+    base = e->weights[id];
+    if (!base) return LLVMConstNull(ptr_ty(e));
+    break;
   }
   case BUF_INPUT:
   case BUF_OUTPUT:
     idx = LLVMConstInt(i64_ty(e), (unsigned long long)p->index, 0);
-    return LLVMBuildLoad2(e->b, ptr_ty(e),
+    base = LLVMBuildLoad2(e->b, ptr_ty(e),
                           LLVMBuildGEP2(e->b, ptr_ty(e), p->kind == BUF_INPUT ? e->inputs : e->outputs,
                                         &idx, 1, ""),
                           "");
+    break;
   case BUF_WORKSPACE:
     idx = LLVMConstInt(i64_ty(e), (unsigned long long)p->offset, 0);
     return LLVMBuildGEP2(e->b, LLVMInt8TypeInContext(e->ctx), e->ws, &idx, 1, "");
   case BUF_NONE:
-    break;
+    return LLVMConstNull(ptr_ty(e));
   }
-  return LLVMConstNull(ptr_ty(e));
+  /* A view at an offset into a constant or a caller's buffer. */
+  if (p->alias_of >= 0 && p->view_offset) {
+    idx = LLVMConstInt(i64_ty(e), (unsigned long long)p->view_offset, 0);
+    return LLVMBuildGEP2(e->b, LLVMInt8TypeInContext(e->ctx), base, &idx, 1, "");
+  }
+  return base;
 }
 
 static LLVMValueRef kernel_fn(Emit *e, const Node *n, Error *err) {
@@ -132,7 +140,9 @@ static Status emit_node(Emit *e, int k, const Node *n, Error *err) {
                          "a Loop whose inputs depend on run-time data cannot be compiled (only "
                          "Loops that constant folding removes are supported)");
   /* Views the plan aliased need no code at all. */
-  if (memplan_is_view(n) && n->outputs[0] && e->plan->place[n->outputs[0]->id].alias_of >= 0) {
+  size_t view_at;
+  if (n->outputs[0] && e->plan->place[n->outputs[0]->id].alias_of >= 0 &&
+      memplan_view_offset(n, &view_at)) {
     note_kernel(e, k, n, true, "view (no code)");
     return ST_OK;
   }

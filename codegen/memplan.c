@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ops/ops.h"
+#include "../ops/movement.h"
 
 bool memplan_is_view(const Node *n) {
   switch (n->op) {
@@ -16,6 +16,15 @@ bool memplan_is_view(const Node *n) {
   default:
     return false;
   }
+}
+
+bool memplan_view_offset(const Node *n, size_t *bytes) {
+  *bytes = 0;
+  if (memplan_is_view(n)) return true;
+  int64_t elems;
+  if (!mv_map_contiguous(n, &elems) || elems < 0) return false;
+  *bytes = (size_t)elems * dtype_size(n->inputs[0]->dtype);
+  return true;
 }
 
 /* Pointwise ops whose kernels (specialized and reference) read element i
@@ -147,9 +156,11 @@ static Status build_plan(const Graph *g, bool in_place, MemPlan *plan, Error *er
       Value *o = n->outputs[j];
       if (o && p[o->id].kind == BUF_NONE) p[o->id].kind = BUF_WORKSPACE;
     }
-    if (memplan_is_view(n) && n->outputs[0] && p[n->outputs[0]->id].kind == BUF_WORKSPACE) {
+    size_t at;
+    if (n->outputs[0] && p[n->outputs[0]->id].kind == BUF_WORKSPACE && memplan_view_offset(n, &at)) {
       const Value *src = n->inputs[0];
       p[n->outputs[0]->id].alias_of = src->id;
+      p[n->outputs[0]->id].view_offset = at;
     }
   }
   /* Liveness on the storage roots. */
@@ -240,13 +251,27 @@ static Status build_plan(const Graph *g, bool in_place, MemPlan *plan, Error *er
       if (iv[a].first <= k && k <= iv[a].last) live += iv[a].bytes;
     if (live > peak) peak = live;
   }
+  /* Aliases take their root's place, plus the offsets along the chain
+   * (summed first: a chain may run through values resolved later). */
+  size_t *chain = calloc((size_t)nv + 1, sizeof *chain);
+  if (!chain) {
+    free(iv);
+    free(off);
+    free(best_off);
+    free(best_iv);
+    return err_set(err, ST_NOMEM, "out of memory");
+  }
+  for (int i = 0; i < nv; i++)
+    for (int id = i; p[id].alias_of >= 0; id = p[id].alias_of) chain[i] += p[id].view_offset;
   for (int i = 0; i < nv; i++)
     if (p[i].alias_of >= 0) {
       int r = root_of(p, i);
       p[i].kind = p[r].kind;
       p[i].index = p[r].index;
-      p[i].offset = p[r].offset;
+      p[i].offset = p[r].offset + chain[i];
+      p[i].view_offset = chain[i];
     }
+  free(chain);
   free(iv);
   free(off);
   free(best_off);
@@ -292,7 +317,10 @@ void memplan_print(const Graph *g, const MemPlan *plan, FILE *out) {
     const BufPlace *b = &plan->place[i];
     if (b->kind != BUF_WORKSPACE) continue;
     const Value *v = g->values[i];
-    if (b->alias_of >= 0)
+    if (b->alias_of >= 0 && b->view_offset)
+      fprintf(out, "  %-40s alias of %s at +%zu\n", v->name[0] ? v->name : "<unnamed>",
+              g->values[b->alias_of]->name, b->view_offset);
+    else if (b->alias_of >= 0)
       fprintf(out, "  %-40s alias of %s\n", v->name[0] ? v->name : "<unnamed>",
               g->values[b->alias_of]->name);
     else

@@ -4,9 +4,10 @@
  *
  * Liveness is computed over the final node order: a buffer is live from the
  * node that defines it to its last reader.  View ops (Reshape, Flatten,
- * Squeeze, Unsqueeze, Identity, Dropout without mask) do not get a buffer:
- * their result aliases the input's storage, and the alias extends the
- * storage's lifetime.  Offsets are assigned greedily, largest buffer first,
+ * Squeeze, Unsqueeze, Identity, Dropout without mask, and copies of one
+ * contiguous block of their input such as q = Gather(qkv, 0)) do not get a
+ * buffer: their result aliases the input's storage (at an offset for the
+ * blocks), and the alias extends the storage's lifetime.  Offsets are assigned greedily, largest buffer first,
  * at the lowest 64-byte-aligned offset that does not overlap any already
  * placed buffer whose lifetime intersects.  A node whose reference kernel
  * needs scratch memory (ops_scratch_bytes, ops/ops.h) also gets a region
@@ -38,6 +39,8 @@ typedef struct BufPlace {
   size_t bytes;
   int first, last;    /* node indices of definition and last use */
   int alias_of;       /* value id whose storage this value shares, or -1 */
+  size_t view_offset; /* bytes into alias_of's storage where this value starts
+                       * (after planning: into the root's storage) */
 } BufPlace;
 
 typedef struct MemPlan {
@@ -52,6 +55,10 @@ typedef struct MemPlan {
 
 /* True for ops whose output is a reinterpretation of input 0's bytes. */
 bool memplan_is_view(const Node *n);
+/* True for those and for movement ops whose output is one contiguous block
+ * of input 0 (Gather of one leading index, Slice of leading rows: see
+ * mv_map_contiguous), with *bytes the block's start in input 0. */
+bool memplan_view_offset(const Node *n, size_t *bytes);
 
 /* g must be compacted (ids dense) and static. */
 Status memplan_build(const Graph *g, MemPlan *plan, Error *err);

@@ -56,6 +56,44 @@ Status shape_gather(Graph *g, Node *n, Error *err) {
   return ops_set_output(n, 0, x->dtype, rank, dims, err);
 }
 
+#ifndef ONNXC_KERNEL_BITCODE
+/* Constant indices only; the index axes of the output become one table
+ * when there are several (they are neighbours in the output). */
+Status mv_map_gather(const Node *n, MvMap *m, Error *err) {
+  const Value *x = n->inputs[0], *ind = n->inputs[1];
+  if (!ir_value_is_const(ind) || n->outputs[0]->rank > IR_MAX_RANK)
+    return err_set(err, ST_UNSUPPORTED, "run-time indices");
+  int axis;
+  TRY(ops_norm_axis(ir_attr_int(n, "axis", 0), x->rank, &axis, err));
+  int64_t nidx = ir_value_numel(ind), dims[IR_MAX_RANK], w = 0;
+  int r = 0;
+  for (int d = 0; d < axis; d++) dims[r++] = x->dims[d];
+  dims[r++] = nidx;
+  for (int d = axis + 1; d < x->rank; d++) dims[r++] = x->dims[d];
+  TRY(mv_map_for_output(n, m, err));
+  mv_map_free(m);
+  TRY(mv_map_alloc(m, r, dims, dtype_size(x->dtype), err));
+  int64_t strides[IR_MAX_RANK];
+  ops_strides(x->rank, x->dims, strides);
+  for (int k = 0; k < r; k++) {
+    int d = k < axis ? k : k == axis ? axis : k;
+    for (int64_t i = 0; i < m->dims[k]; i++) {
+      if (k != axis) {
+        m->table[k][i] = i * strides[d];
+        continue;
+      }
+      Status st = checked_index(ind, ind->data, i, x->dims[axis], &w, err);
+      if (st != ST_OK) {
+        mv_map_free(m);
+        return st;
+      }
+      m->table[k][i] = w * strides[axis];
+    }
+  }
+  return ST_OK;
+}
+#endif
+
 Status eval_gather(const Node *n, const void *const in[], void *const out[], Error *err) {
   const Value *x = n->inputs[0], *ind = n->inputs[1];
   int axis;

@@ -110,6 +110,33 @@ static int64_t pad_source(const PadParams *p, int d, int64_t o) {
   return -1;
 }
 
+#ifndef ONNXC_KERNEL_BITCODE
+Status mv_map_pad(const Node *n, MvMap *m, Error *err) {
+  const Value *x = n->inputs[0];
+  PadParams p;
+  TRY(pad_params(n, &p, err));
+  const Value *cv = n->num_inputs > 2 ? n->inputs[2] : NULL;
+  if (cv && ir_value_numel(cv) == 1 && !ir_value_is_const(cv))
+    return err_set(err, ST_UNSUPPORTED, "constant_value is not a constant");
+  TRY(mv_map_for_output(n, m, err));
+  size_t es = m->es;
+  unsigned char fill[8] = {0};
+  if (cv && ir_value_numel(cv) == 1) {
+    if (cv->dtype == x->dtype) memcpy(fill, cv->data, es);
+    else dtype_store_f64(x->dtype, fill, 0, dtype_load_f64(cv->dtype, cv->data, 0), false);
+  }
+  memcpy(&m->fill, fill, sizeof fill);
+  int64_t strides[IR_MAX_RANK];
+  ops_strides(x->rank, x->dims, strides);
+  for (int d = 0; d < x->rank; d++)
+    for (int64_t i = 0; i < m->dims[d]; i++) {
+      int64_t s = pad_source(&p, d, i);
+      m->table[d][i] = s < 0 ? MV_FILL : (p.crop[d] + s) * strides[d];
+    }
+  return ST_OK;
+}
+#endif
+
 Status eval_pad(const Node *n, const void *const in[], void *const out[], Error *err) {
   const Value *x = n->inputs[0], *y = n->outputs[0];
   int64_t total = ir_value_numel(y);

@@ -25,7 +25,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "ops.h"
+#include "movement.h"
 
 typedef enum ResizeMode { RS_NEAREST, RS_LINEAR, RS_CUBIC } ResizeMode;
 typedef enum CoordMode {
@@ -337,6 +337,34 @@ static int64_t coord_taps(const ResizePlan *p, int a, int64_t xo, int64_t *idx, 
     }
   return kept;
 }
+
+#ifndef ONNXC_KERNEL_BITCODE
+/* Nearest mode copies one input element per output element: a map. */
+Status mv_map_resize(const Node *n, MvMap *m, Error *err) {
+  const Value *x = n->inputs[0];
+  ResizePlan p;
+  TRY(resize_plan(n, &p, err));
+  if (p.mode != RS_NEAREST || p.coord == CT_TF_CROP_AND_RESIZE || p.antialias)
+    return err_set(err, ST_UNSUPPORTED, "not a nearest-neighbour copy");
+  TRY(mv_map_for_output(n, m, err));
+  int64_t strides[IR_MAX_RANK];
+  ops_strides(x->rank, x->dims, strides);
+  for (int a = 0; a < x->rank; a++) {
+    if (m->dims[a] != p.out[a]) {
+      mv_map_free(m);
+      return err_set(err, ST_INTERNAL, "Resize output shape disagrees with its plan");
+    }
+    for (int64_t i = 0; i < m->dims[a]; i++) {
+      int64_t idx;
+      double w;
+      bool outside;
+      coord_taps(&p, a, i, &idx, &w, &outside);
+      m->table[a][i] = idx * strides[a];
+    }
+  }
+  return ST_OK;
+}
+#endif
 
 /* Scratch bytes of the tap tables, piece by piece as build_taps takes
  * them; SIZE_MAX when they would be too large. */

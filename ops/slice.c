@@ -89,6 +89,27 @@ Status shape_slice(Graph *g, Node *n, Error *err) {
   return ops_set_output(n, 0, n->inputs[0]->dtype, n->inputs[0]->rank, p.dims, err);
 }
 
+#ifndef ONNXC_KERNEL_BITCODE
+Status mv_map_slice(const Node *n, MvMap *m, Error *err) {
+  const Value *x = n->inputs[0];
+  SliceParams p;
+  TRY(slice_params(n, &p, err));
+  TRY(mv_map_for_output(n, m, err));
+  int64_t strides[IR_MAX_RANK];
+  ops_strides(x->rank, x->dims, strides);
+  for (int d = 0; d < x->rank; d++)
+    for (int64_t i = 0; i < m->dims[d]; i++) {
+      int64_t s = p.start[d] + i * p.step[d];
+      if (s < 0 || s >= x->dims[d]) {
+        mv_map_free(m);
+        return err_set(err, ST_INTERNAL, "slice index %lld outside axis %d", (long long)s, d);
+      }
+      m->table[d][i] = s * strides[d];
+    }
+  return ST_OK;
+}
+#endif
+
 Status eval_slice(const Node *n, const void *const in[], void *const out[], Error *err) {
   const Value *x = n->inputs[0];
   if (ir_value_numel(n->outputs[0]) == 0) return ST_OK;

@@ -53,6 +53,20 @@ Status eval_transpose(const Node *n, const void *const in[], void *const out[], 
   return ST_OK;
 }
 
+#ifndef ONNXC_KERNEL_BITCODE
+Status mv_map_transpose(const Node *n, MvMap *m, Error *err) {
+  const Value *x = n->inputs[0];
+  int perm[IR_MAX_RANK];
+  TRY(transpose_perm(n, x->rank, perm, err));
+  TRY(mv_map_for_output(n, m, err));
+  int64_t strides[IR_MAX_RANK];
+  ops_strides(x->rank, x->dims, strides);
+  for (int k = 0; k < x->rank; k++)
+    for (int64_t i = 0; i < m->dims[k]; i++) m->table[k][i] = i * strides[perm[k]];
+  return ST_OK;
+}
+#endif
+
 /* ---- DepthToSpace / SpaceToDepth ---------------------------------------- */
 
 static Status block_size(const Node *n, int64_t *b, int64_t *bb, Error *err) {

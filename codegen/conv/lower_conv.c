@@ -153,10 +153,3 @@ Status cg_lower_conv_transpose(CgCtx *c, const Node *n, LLVMValueRef const in[],
   *handled = false;
   return ST_OK;
 }
-
-Status cg_lower_resize(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[],
-                       bool *handled, Error *err) {
-  (void)c, (void)n, (void)in, (void)out, (void)err;
-  *handled = false;
-  return ST_OK;
-}

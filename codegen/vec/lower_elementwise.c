@@ -16,7 +16,6 @@
 #include "vec_map.h"
 #include "vec_math.h"
 #include "vec_rows.h"
-#include "vec_transpose.h"
 
 
 /* What the vector op computes; parameters come from the node's attributes. */
@@ -367,19 +366,9 @@ Status cg_lower_reduce_max(CgCtx *c, const Node *n, LLVMValueRef const in[],
 
 /* ---- data movement --------------------------------------------------------- */
 
-Status cg_lower_transpose(CgCtx *c, const Node *n, LLVMValueRef const in[],
-                          LLVMValueRef const out[], bool *handled, Error *err) {
-  (void)err;
-  *handled = false;
-  if (!row_io(n, in, out)) return ST_OK;
-  const int64_t *perm;
-  int np = ir_attr_ints(n, "perm", &perm);
-  *handled = vt_emit_transpose(c, n->inputs[0], np, perm, in[0], out[0]);
-  return ST_OK;
-}
-
-/* Concat, Slice, Gather and Cast keep their reference kernels: after
- * specialization on constant shapes they are plain copies already. */
+/* Concat and Cast keep their reference kernels: after specialization on
+ * constant shapes they are plain copies already.  Transpose, Slice, Pad,
+ * Gather and Resize are in lower_remap.c. */
 #define KEEP_REFERENCE(fn)                                                                         \
   Status cg_lower_##fn(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], \
                        bool *handled, Error *err) {                                                \
@@ -393,6 +382,4 @@ Status cg_lower_transpose(CgCtx *c, const Node *n, LLVMValueRef const in[],
   }
 
 KEEP_REFERENCE(concat)
-KEEP_REFERENCE(slice)
-KEEP_REFERENCE(gather)
 KEEP_REFERENCE(cast)

@@ -30,6 +30,7 @@ typedef struct Gen {
   char desc[512]; /* the generated graph, for failure messages */
   size_t len;
   int64_t max_k;  /* longest reduction, for the absolute tolerance */
+  bool exact;     /* copies only: every output bit must match */
 } Gen;
 
 static uint32_t rnd(Gen *r) {
@@ -134,8 +135,8 @@ static void check(Graph *g, Gen *r, unsigned seed, const char *kind) {
   void **ins = NULL;
   assert_int_equal(cgh_random_inputs(g, seed, &ins, &err), ST_OK);
   CgCompare cmp;
-  double atol = 1e-5 + 1e-6 * (double)r->max_k;
-  Status st = cgh_differential(g, 2, (const void *const *)ins, 1e-4, atol, &cmp, &err);
+  double atol = r->exact ? 0 : 1e-5 + 1e-6 * (double)r->max_k;
+  Status st = cgh_differential(g, 2, (const void *const *)ins, r->exact ? 0 : 1e-4, atol, &cmp, &err);
   cgh_free_buffers(ins, g->num_inputs);
   if (st != ST_OK) fail_msg("%s seed %u: %s: %s", kind, seed, r->desc, err.msg);
   if (!cmp.ok)
@@ -295,6 +296,114 @@ static void build_mix(Graph *g, Gen *r) {
   finish(g, infer(g, n));
 }
 
+static Value *int_const(Graph *g, int rank, const int64_t *dims, const int64_t *data) {
+  Value *v = ir_const_new(g, "i", DT_INT64, rank, dims, data);
+  assert_non_null(v);
+  return v;
+}
+
+static void set_string(Graph *g, Node *n, const char *name, const char *v) {
+  Error err;
+  assert_int_equal(ir_node_set_attr_string(g, n, name, v, &err), ST_OK);
+}
+
+/* A chain of movement ops lowered as index maps (codegen/vec/lower_remap.c):
+ * Transpose with a random permutation, Slice with random (also negative)
+ * starts, ends and steps, Pad in a random mode with pads that may crop,
+ * Gather with constant (negative, multi-dimensional) indices and nearest
+ * Resize; each present or not. */
+static void build_movement(Graph *g, Gen *r) {
+  r->exact = true;
+  int rank = (int)range(r, 1, 5);
+  int64_t d[5];
+  for (int i = 0; i < rank; i++) d[i] = range(r, 1, i == rank - 1 ? 19 : 7);
+  Value *t = input(g, r, rank, d);
+  if (rank > 1 && rnd(r) % 4) {
+    int64_t perm[5];
+    for (int i = 0; i < rank; i++) perm[i] = i;
+    for (int i = rank - 1; i > 0; i--) {
+      int j = (int)(rnd(r) % (uint32_t)(i + 1));
+      int64_t x = perm[i];
+      perm[i] = perm[j];
+      perm[j] = x;
+    }
+    Value *ins[] = {t};
+    Node *n = node(g, OP_TRANSPOSE, 1, ins);
+    set_ints(g, n, "perm", perm, rank);
+    note_dims(r, "perm", rank, perm);
+    t = infer(g, n);
+  }
+  if (rnd(r) % 3) {
+    int a = (int)(rnd(r) % (uint32_t)t->rank);
+    int64_t len = t->dims[a], step = rnd(r) % 3 ? range(r, 1, 3) : -range(r, 1, 3);
+    /* Never empty: the end lies past the start in the step's direction
+     * (-len-1 stands for "before element 0"); starts also negative. */
+    int64_t s0 = range(r, 0, len - 1), e0 = step > 0 ? range(r, s0 + 1, len + 2) : range(r, -1, s0 - 1);
+    int64_t st = rnd(r) % 2 ? s0 - len : s0, en = step < 0 && e0 == -1 ? -len - 1 : e0;
+    int64_t one = 1, sv[] = {st}, ev[] = {en}, av[] = {a}, pv[] = {step};
+    Value *ins[] = {t, int_const(g, 1, &one, sv), int_const(g, 1, &one, ev), int_const(g, 1, &one, av),
+                    int_const(g, 1, &one, pv)};
+    note(r, "slice axis %d %lld:%lld:%lld ", a, (long long)st, (long long)en, (long long)step);
+    t = infer(g, node(g, OP_SLICE, 5, ins));
+  }
+  if (rnd(r) % 3) {
+    static const char *const modes[] = {"constant", "reflect", "edge"};
+    const char *mode = modes[rnd(r) % 3];
+    int64_t pads[10], np = 2 * t->rank;
+    for (int i = 0; i < t->rank; i++) {
+      int64_t len = t->dims[i], lim = strcmp(mode, "reflect") == 0 ? len - 1 : 3;
+      pads[i] = lim > 0 ? range(r, 0, lim < 3 ? lim : 3) : 0;
+      pads[i + t->rank] = lim > 0 ? range(r, 0, lim < 3 ? lim : 3) : 0;
+      if (strcmp(mode, "constant") == 0 && len > 2 && rnd(r) % 4 == 0) pads[i] = -1; /* crop */
+    }
+    float cv = 0.25f;
+    int64_t none = 0;
+    Value *ins[] = {t, int_const(g, 1, &np, pads), ir_const_new(g, "cv", DT_FLOAT32, 0, &none, &cv)};
+    Node *n = node(g, OP_PAD, 3, ins);
+    set_string(g, n, "mode", mode);
+    note(r, "pad %s ", mode);
+    note_dims(r, "pads", (int)np, pads);
+    t = infer(g, n);
+  }
+  if (rnd(r) % 3) {
+    int a = (int)(rnd(r) % (uint32_t)t->rank);
+    int64_t len = t->dims[a], idims[2] = {range(r, 1, 3), range(r, 1, 4)}, idx[12];
+    int irank = (int)(rnd(r) % 3);
+    if (t->rank == 1 && irank == 0) irank = 1; /* keep a tensor to resize */
+    int64_t cnt = irank == 0 ? 1 : irank == 1 ? idims[1] : idims[0] * idims[1];
+    for (int64_t i = 0; i < cnt; i++) idx[i] = range(r, -len, len - 1);
+    Value *ins[] = {t, int_const(g, irank, irank == 1 ? idims + 1 : idims, idx)};
+    Node *n = node(g, OP_GATHER, 2, ins);
+    set_int(g, n, "axis", a);
+    note(r, "gather axis %d rank %d ", a, irank);
+    t = infer(g, n);
+  }
+  if (t->rank >= 1 && rnd(r) % 2) {
+    static const char *const coords[] = {"asymmetric", "half_pixel", "align_corners",
+                                         "pytorch_half_pixel"};
+    static const char *const nearest[] = {"floor", "round_prefer_floor", "round_prefer_ceil", "ceil"};
+    static const float factors[] = {2.0f, 0.5f, 1.5f, 3.0f, 0.75f};
+    float sc[5];
+    for (int i = 0; i < t->rank; i++) {
+      sc[i] = i < t->rank - 2 ? 1.0f : factors[rnd(r) % 5];
+      if ((float)t->dims[i] * sc[i] < 1.0f) sc[i] = 2.0f; /* never an empty axis */
+    }
+    int64_t nr = t->rank, none = 0;
+    Value *ins[] = {t, ir_const_new(g, "roi", DT_FLOAT32, 1, &none, NULL),
+                    ir_const_new(g, "scales", DT_FLOAT32, 1, &nr, sc)};
+    Node *n = node(g, OP_RESIZE, 3, ins);
+    const char *cm = coords[rnd(r) % 4], *nm = nearest[rnd(r) % 4];
+    set_string(g, n, "mode", "nearest");
+    set_string(g, n, "coordinate_transformation_mode", cm);
+    set_string(g, n, "nearest_mode", nm);
+    note(r, "resize %s %s ", cm, nm);
+    t = infer(g, n);
+  }
+  /* A compute op last, so the graph is never an empty copy chain. */
+  Value *relu_in[] = {t};
+  finish(g, infer(g, node(g, OP_RELU, 1, relu_in)));
+}
+
 typedef void (*Builder)(Graph *, Gen *);
 
 static void run_kind(const char *kind, unsigned id, Builder build) {
@@ -313,13 +422,14 @@ static void test_softmax(void **state) { (void)state; run_kind("Softmax", 4, bui
 static void test_layernorm(void **state) { (void)state; run_kind("LayerNorm", 5, build_layernorm); }
 static void test_chain(void **state) { (void)state; run_kind("Chain", 6, build_chain); }
 static void test_mix(void **state) { (void)state; run_kind("Mix", 7, build_mix); }
+static void test_movement(void **state) { (void)state; run_kind("Movement", 8, build_movement); }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_matmul),  cmocka_unit_test(test_gemm),
       cmocka_unit_test(test_conv),    cmocka_unit_test(test_softmax),
       cmocka_unit_test(test_layernorm), cmocka_unit_test(test_chain),
-      cmocka_unit_test(test_mix),
+      cmocka_unit_test(test_mix),     cmocka_unit_test(test_movement),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,6 +56,7 @@ static const CgLowerFn lower_table[OP_COUNT] = {
     [OP_CONV_TRANSPOSE] = cg_lower_conv_transpose,
     [OP_RESIZE] = cg_lower_resize,
     [OP_PAD] = cg_lower_pad,
+    [OP_SPLIT] = cg_lower_split,
 };
 
 Status cg_lower_node(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[],

@@ -104,6 +104,7 @@ Status cg_lower_batch_normalization(CgCtx *c, const Node *n, LLVMValueRef const 
 Status cg_lower_conv_transpose(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
 Status cg_lower_resize(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
 Status cg_lower_pad(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
+Status cg_lower_split(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
 
 Status cg_lower_fused_conv(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);
 Status cg_lower_fused_matmul(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);

@@ -132,6 +132,28 @@ Status shape_split(Graph *g, Node *n, Error *err) {
   return ST_OK;
 }
 
+#ifndef ONNXC_KERNEL_BITCODE
+Status mv_map_split(const Node *n, int j, MvMap *m, Error *err) {
+  const Value *x = n->inputs[0], *y = j >= 0 && j < n->num_outputs ? n->outputs[j] : NULL;
+  memset(m, 0, sizeof *m);
+  int64_t sizes[SPLIT_MAX_OUTPUTS];
+  int axis;
+  TRY(split_sizes(n, &axis, sizes, err));
+  size_t es = dtype_size(x->dtype);
+  if (!y || y->dtype != x->dtype || x->dtype == DT_STRING || ir_value_numel(y) == 0 ||
+      (es != 1 && es != 2 && es != 4 && es != 8))
+    return err_set(err, ST_UNSUPPORTED, "no element copy for this output");
+  TRY(mv_map_alloc(m, y->rank, y->dims, es, err));
+  int64_t strides[IR_MAX_RANK], at = 0;
+  for (int i = 0; i < j; i++) at += sizes[i];
+  ops_strides(x->rank, x->dims, strides);
+  for (int d = 0; d < x->rank; d++)
+    for (int64_t i = 0; i < m->dims[d]; i++)
+      m->table[d][i] = (d == axis ? at + i : i) * strides[d];
+  return ST_OK;
+}
+#endif
+
 Status eval_split(const Node *n, const void *const in[], void *const out[], Error *err) {
   const Value *x = n->inputs[0];
   if (ir_value_numel(x) == 0) return ST_OK;

@@ -86,6 +86,8 @@ Status mv_map_slice(const Node *n, MvMap *m, Error *err);
 Status mv_map_pad(const Node *n, MvMap *m, Error *err);
 Status mv_map_gather(const Node *n, MvMap *m, Error *err);
 Status mv_map_resize(const Node *n, MvMap *m, Error *err);
+/* Output j of a Split. */
+Status mv_map_split(const Node *n, int j, MvMap *m, Error *err);
 /* The map builder of n's op, or NULL when it has none. */
 typedef Status (*MvMapFn)(const Node *n, MvMap *m, Error *err);
 MvMapFn mv_map_fn(OpKind op);

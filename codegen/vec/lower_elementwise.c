@@ -367,8 +367,8 @@ Status cg_lower_reduce_max(CgCtx *c, const Node *n, LLVMValueRef const in[],
 /* ---- data movement --------------------------------------------------------- */
 
 /* Concat and Cast keep their reference kernels: after specialization on
- * constant shapes they are plain copies already.  Transpose, Slice, Pad,
- * Gather and Resize are in lower_remap.c. */
+ * constant shapes they are plain copies already.  Transpose, Slice, Split,
+ * Pad, Gather and Resize are in lower_remap.c. */
 #define KEEP_REFERENCE(fn)                                                                         \
   Status cg_lower_##fn(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], \
                        bool *handled, Error *err) {                                                \

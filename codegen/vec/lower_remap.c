@@ -1,7 +1,7 @@
 /*
  * Movement ops that are separable index maps (ops/movement.h: Transpose
- * beyond the tiled kernel's patterns, Slice, Pad, Gather with constant
- * indices, nearest Resize) lowered to one partitioned copy: the op's map,
+ * beyond the tiled kernel's patterns, Slice, Split, Pad, Gather with
+ * constant indices, nearest Resize) lowered to one partitioned copy each: the op's map,
  * simplified, becomes a constant descriptor of onnxc_remap_rows, which
  * LLVM specializes on it.  A unit is one row (a run of the last axis).
  */
@@ -16,8 +16,6 @@
 /* Descriptors above this many int64 entries stay with the reference
  * kernel: the tables would cost more object size than the copy is worth. */
 #define REMAP_MAX_DESC ((int64_t)1 << 18)
-
-typedef Status (*MapFn)(const Node *n, MvMap *m, Error *err);
 
 /* The last axis as pre fill, mid consecutive elements, post fill; mid = -1
  * when it is not of that shape. */
@@ -69,26 +67,20 @@ static int64_t *build_desc(const MvMap *m, int64_t *count) {
   return d;
 }
 
-static Status lower_map(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[],
-                        MapFn map, bool *handled, Error *err) {
-  *handled = false;
-  if (n->num_inputs < 1 || n->num_outputs != 1 || !in[0] || !out[0]) return ST_OK;
+/* Emits the copy of map m (consumed) from src to dst at c->b; false when
+ * its descriptor would be too large. */
+static bool emit_map(CgCtx *c, MvMap *m, LLVMValueRef src, LLVMValueRef dst) {
   LLVMValueRef kernel = LLVMGetNamedFunction(c->mod, "onnxc_remap_rows");
-  if (!kernel) return ST_OK;
-  MvMap m;
-  Error why;
-  Status st = map(n, &m, &why);
-  if (st == ST_NOMEM) return err_set(err, ST_NOMEM, "out of memory lowering %s", op_info[n->op].name);
-  if (st != ST_OK) return ST_OK; /* not a copy this kernel does: the reference kernel runs */
-  mv_map_simplify(&m);
-  int64_t count = 0, *desc = build_desc(&m, &count);
-  int64_t width = m.dims[m.rank - 1];
-  size_t es = m.es;
-  mv_map_free(&m);
-  if (!desc) return ST_OK;
+  mv_map_simplify(m);
+  int64_t numel = 1;
+  for (int k = 0; k < m->rank; k++) numel *= m->dims[k];
+  int64_t count = 0, *desc = kernel ? build_desc(m, &count) : NULL;
+  int64_t width = m->dims[m->rank - 1];
+  size_t es = m->es;
+  mv_map_free(m);
+  if (!desc) return false;
   LLVMValueRef g = cg_const_blob(c, desc, (size_t)count * sizeof *desc, "remap");
   free(desc);
-  int64_t numel = ir_value_numel(n->outputs[0]);
   LLVMValueRef fn, lo, hi;
   LLVMBuilderRef b;
   cg_begin_par_kernel(c, "remap", 2, true, &fn, &b, &lo, &hi);
@@ -96,8 +88,53 @@ static Status lower_map(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMVa
   LLVMBuildCall2(b, LLVMGlobalGetValueType(kernel), kernel, args, 5, "");
   LLVMBuildRetVoid(b);
   LLVMDisposeBuilder(b);
-  LLVMValueRef call_args[2] = {in[0], out[0]};
-  cg_call_par_kernel(c, fn, call_args, 2, numel / width, cg_cost_ns(c, 0, 2.0 * (double)numel * (double)es));
+  LLVMValueRef call_args[2] = {src, dst};
+  cg_call_par_kernel(c, fn, call_args, 2, numel / width,
+                     cg_cost_ns(c, 0, 2.0 * (double)numel * (double)es));
+  return true;
+}
+
+static Status lower_map(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[],
+                        MvMapFn map, bool *handled, Error *err) {
+  *handled = false;
+  if (n->num_inputs < 1 || n->num_outputs != 1 || !in[0] || !out[0]) return ST_OK;
+  MvMap m;
+  Error why;
+  Status st = map(n, &m, &why);
+  if (st == ST_NOMEM) return err_set(err, ST_NOMEM, "out of memory lowering %s", op_info[n->op].name);
+  if (st != ST_OK) return ST_OK; /* not a copy this kernel does: the reference kernel runs */
+  *handled = emit_map(c, &m, in[0], out[0]);
+  return ST_OK;
+}
+
+/* Every output of a Split is a copy of a block of the input; all or none
+ * are lowered (the maps are checked before anything is emitted). */
+Status cg_lower_split(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[],
+                      bool *handled, Error *err) {
+  *handled = false;
+  if (n->num_inputs < 1 || !in[0]) return ST_OK;
+  for (int j = 0; j < n->num_outputs; j++) {
+    MvMap m;
+    Error why;
+    if (!n->outputs[j] || !out[j]) continue;
+    Status st = mv_map_split(n, j, &m, &why);
+    if (st == ST_NOMEM) return err_set(err, ST_NOMEM, "out of memory lowering Split");
+    if (st != ST_OK) return ST_OK;
+    mv_map_simplify(&m);
+    int64_t count = 0, *desc = build_desc(&m, &count);
+    mv_map_free(&m);
+    if (!desc) return ST_OK;
+    free(desc);
+  }
+  /* Several partitioned copies: the last one's decision is what
+   * --print-kernels shows. */
+  for (int j = 0; j < n->num_outputs; j++) {
+    MvMap m;
+    Error why;
+    if (!n->outputs[j] || !out[j]) continue;
+    if (mv_map_split(n, j, &m, &why) != ST_OK || !emit_map(c, &m, in[0], out[j]))
+      return err_set(err, ST_INTERNAL, "Split output %d could not be lowered after its check", j);
+  }
   *handled = true;
   return ST_OK;
 }

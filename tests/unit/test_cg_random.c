@@ -378,6 +378,37 @@ static void build_movement(Graph *g, Gen *r) {
     note(r, "gather axis %d rank %d ", a, irank);
     t = infer(g, n);
   }
+  if (rnd(r) % 3 == 0) {
+    /* Split into 2 or 3 parts of random sizes; the first goes on, the
+     * others are graph outputs of their own. */
+    int a = (int)(rnd(r) % (uint32_t)t->rank), k = (int)range(r, 2, 3);
+    int64_t len = t->dims[a];
+    if (len >= k) {
+      int64_t sizes[3], left = len, nk = k;
+      for (int i = 0; i < k - 1; i++) {
+        sizes[i] = range(r, 1, left - (k - 1 - i));
+        left -= sizes[i];
+      }
+      sizes[k - 1] = left;
+      Node *n = ir_node_new(g, OP_SPLIT, "Split", 2, k);
+      assert_non_null(n);
+      n->opset = g->opset;
+      n->inputs[0] = t;
+      n->inputs[1] = int_const(g, 1, &nk, sizes);
+      for (int i = 0; i < k; i++) {
+        Value *y = ir_value_new(g, "s");
+        assert_non_null(y);
+        ir_node_set_output(n, i, y);
+      }
+      set_int(g, n, "axis", a);
+      Error err;
+      if (ops_infer_node(g, n, &err) != ST_OK) fail_msg("shape inference: %s", err.msg);
+      note(r, "split axis %d ", a);
+      note_dims(r, "sizes", k, sizes);
+      for (int i = 1; i < k; i++) finish(g, n->outputs[i]);
+      t = n->outputs[0];
+    }
+  }
   if (t->rank >= 1 && rnd(r) % 2) {
     static const char *const coords[] = {"asymmetric", "half_pixel", "align_corners",
                                          "pytorch_half_pixel"};

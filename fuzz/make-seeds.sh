@@ -34,7 +34,8 @@ while IFS= read -r line; do
   i=$((i + 1))
   printf '%s' "$line" | tr ' ' '\0' > "$name"
 done < fuzz/cli_seeds.txt
-cp "$build/fuzz/fz/fz.bin" "$out/weights/seed-fz.bin"
+# Built with fuzz_weights only (scripts/fuzz.sh may run other targets alone).
+if [[ -f "$build/fuzz/fz/fz.bin" ]]; then cp "$build/fuzz/fz/fz.bin" "$out/weights/seed-fz.bin"; fi
 for t in model npy tensor_pb cli weights; do
   if compgen -G "tests/fuzz/$t/*" > /dev/null; then cp tests/fuzz/$t/* "$out/$t/"; fi
 done

@@ -181,6 +181,10 @@ static void test_conv_fixed(void **state) {
   assert_true(run_conv(&pw, "onnxc.conv.pointwise"));
   ConvCase pwg = {2, 16, 24, 7, 5, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 4, false, NULL};
   assert_true(run_conv(&pwg, "onnxc.conv.pointwise"));
+  /* 7x7 (a transformer stage's last maps): 49 pixels are one remainder
+   * tile of as many vectors as a wide tile, the last with one lane. */
+  ConvCase pw7 = {1, 40, 19, 7, 7, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 1, true, NULL};
+  assert_true(run_conv(&pw7, "onnxc.conv.pointwise"));
   /* 1x1 strided (downsampling shortcut) goes through the direct kernel. */
   ConvCase pws = {1, 24, 64, 14, 14, 1, 1, 2, 2, 1, 1, {0, 0, 0, 0}, 1, true, NULL};
   assert_true(run_conv(&pws, "onnxc.conv.direct"));

@@ -39,8 +39,11 @@ enum {
 };
 
 /* Default grain (CgOptions.min_task_ns == 0): a task of less estimated
- * work than this costs more in dispatch and lost locality than it saves. */
-#define CG_PAR_DEFAULT_MIN_TASK_NS 20000.0
+ * work than this costs more in dispatch and lost locality than it saves.
+ * A region costs ~0.3 us with onnxc_pool's workers spinning (bench_pool);
+ * 5 us beat 20 us by 4-17% at two threads on the fixtures and tied on the
+ * full-size models (docs/PERFORMANCE.md, "The grain"). */
+#define CG_PAR_DEFAULT_MIN_TASK_NS 5000.0
 
 /* Name prefix of task trampolines (their address goes to the hook). */
 #define CG_PAR_TASK_PREFIX "onnxc.task."

@@ -56,8 +56,10 @@ REMAP_INLINE void onnxc_remap_rows(const int64_t *d, const void *src, void *dst,
     int filled = 0;
     for (int64_t k = 0; k < R - 1; k++) {
       int64_t t = d[toff[k] + idx[k]];
-      filled |= t == MV_FILL;
-      off += t;
+      if (t == MV_FILL)
+        filled = 1; /* never added: INT64_MIN would overflow */
+      else
+        off += t;
     }
     char *o = out + row * W * es;
     if (filled) {

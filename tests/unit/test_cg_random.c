@@ -349,7 +349,7 @@ static void build_movement(Graph *g, Gen *r) {
   if (rnd(r) % 3) {
     static const char *const modes[] = {"constant", "reflect", "edge"};
     const char *mode = modes[rnd(r) % 3];
-    int64_t pads[10], np = 2 * t->rank;
+    int64_t pads[2 * IR_MAX_RANK], np = 2 * t->rank;
     for (int i = 0; i < t->rank; i++) {
       int64_t len = t->dims[i], lim = strcmp(mode, "reflect") == 0 ? len - 1 : 3;
       pads[i] = lim > 0 ? range(r, 0, lim < 3 ? lim : 3) : 0;
@@ -414,7 +414,7 @@ static void build_movement(Graph *g, Gen *r) {
                                          "pytorch_half_pixel"};
     static const char *const nearest[] = {"floor", "round_prefer_floor", "round_prefer_ceil", "ceil"};
     static const float factors[] = {2.0f, 0.5f, 1.5f, 3.0f, 0.75f};
-    float sc[5];
+    float sc[IR_MAX_RANK];
     for (int i = 0; i < t->rank; i++) {
       sc[i] = i < t->rank - 2 ? 1.0f : factors[rnd(r) % 5];
       if ((float)t->dims[i] * sc[i] < 1.0f) sc[i] = 2.0f; /* never an empty axis */

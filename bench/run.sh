@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # onnxc vs ONNX Runtime and OpenVINO, at 1 and 2 threads (--threads): makes bench/.venv with the
-# pinned packages below (once), builds onnxc in Release into build-bench/,
+# pinned packages of bench/venv.sh (once), builds onnxc in Release into build-bench/,
 # then runs bench/bench.py, which generates missing full-size models into
 # bench/.cache, compiles each model of bench/models.txt with onnxc -O3
 # -mcpu=native, times it against ONNX Runtime in alternating rounds and prints
@@ -9,17 +9,7 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
-VENV="$HERE/.venv"
-# Pinned so runs on different days compare the same ORT.
-PINS=(onnxruntime==1.31.1 numpy==2.4.6 onnx==1.23.2 openvino==2026.4.1)
-PY="${BENCH_PYTHON:-python3}"
-
-if [[ ! -x "$VENV/bin/python" ]] || [[ "$(cat "$VENV/.pins" 2>/dev/null)" != "${PINS[*]}" ]]; then
-  echo "bench: creating $VENV with ${PINS[*]}" >&2
-  "$PY" -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet "${PINS[@]}"
-  echo "${PINS[*]}" > "$VENV/.pins"
-fi
+PYTHON="$("$HERE/venv.sh")"
 
 if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
   cmake -S "$ROOT" -B "$ROOT/build-bench" -DCMAKE_BUILD_TYPE=Release > /dev/null
@@ -30,4 +20,4 @@ if [[ -z "${BENCH_NO_BUILD:-}" ]]; then
   }
 fi
 
-exec "$VENV/bin/python" "$HERE/bench.py" --onnxc "$ROOT/build-bench/onnxc" "$@"
+exec "$PYTHON" "$HERE/bench.py" --onnxc "$ROOT/build-bench/onnxc" "$@"

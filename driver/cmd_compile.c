@@ -3,7 +3,8 @@
  * (codegen/codegen.h) writes the object file (or assembly / LLVM IR) and
  * the C header.  Defaults: output and header beside the model name in the
  * current directory, prefix from the model file name, host triple,
- * -mcpu=native, -O3, weights embedded.
+ * -mcpu=native, -O3, weights embedded.  --emit=shared writes the object as
+ * a scratch file beside the output and links it (link.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,9 +62,13 @@ Status cmd_compile(const CliOptions *o, Error *err) {
   CgEmit emit = CG_EMIT_OBJ;
   if (o->emit && strcmp(o->emit, "asm") == 0) emit = CG_EMIT_ASM;
   if (o->emit && strcmp(o->emit, "llvm") == 0) emit = CG_EMIT_LLVM;
+  bool shared = o->emit && strcmp(o->emit, "shared") == 0;
+  const char *ext = shared                ? ".so"
+                    : emit == CG_EMIT_OBJ ? ".o"
+                    : emit == CG_EMIT_ASM ? ".s"
+                                          : ".ll";
   if (o->output) snprintf(output, sizeof output, "%s", o->output);
-  else default_path(o->model, emit == CG_EMIT_OBJ ? ".o" : emit == CG_EMIT_ASM ? ".s" : ".ll",
-                    output, sizeof output);
+  else default_path(o->model, ext, output, sizeof output);
   if (o->header) snprintf(header, sizeof header, "%s", o->header);
   else header_beside(output, header, sizeof header);
   join_command_line(o, cmdline, sizeof cmdline);
@@ -75,6 +80,8 @@ Status cmd_compile(const CliOptions *o, Error *err) {
   Graph *g = NULL;
   Status st = drv_guard_inputs(o, &outs, err);
   if (st == ST_OK) st = add_outputs(output, header, weights, &outs, &w, err);
+  const char *object = w.object;
+  if (st == ST_OK && shared) st = outputs_scratch(&outs, w.object, "model.o", &object, err);
   if (st == ST_OK) st = drv_load(o, &outs, &g, err);
   PipelineOptions po;
   drv_pipeline_options(o, &po);
@@ -88,7 +95,7 @@ Status cmd_compile(const CliOptions *o, Error *err) {
         .features = o->mattr,
         .opt_level = o->opt_level,
         .emit = emit,
-        .output_path = w.object,
+        .output_path = object,
         .header_path = w.header,
         .model_path = o->model,
         .command_line = cmdline,
@@ -103,6 +110,9 @@ Status cmd_compile(const CliOptions *o, Error *err) {
         .log = stderr,
     };
     st = cg_compile(g, &co, err);
+    if (st == ST_OK && shared)
+      st = drv_link_shared(o->target, object, w.object, !o->sanitize_address && !o->sanitize_thread,
+                           NULL, err);
   }
   if (st == ST_OK) st = outputs_commit(&outs, err);
   outputs_free(&outs);

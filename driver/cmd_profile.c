@@ -127,7 +127,7 @@ static Status build(const CliOptions *o, Graph *g, Lib *l, Error *err) {
     l->dir[0] = 0;
     return err_set(err, ST_IO, "cannot make a temporary folder: %s", strerror(errno));
   }
-  char obj[128], hdr[128], so[128], cmd[512], line[512];
+  char obj[128], hdr[128], so[128], line[512];
   snprintf(obj, sizeof obj, "%s/p.o", l->dir);
   snprintf(hdr, sizeof hdr, "%s/p.h", l->dir);
   snprintf(so, sizeof so, "%s/p.so", l->dir);
@@ -136,10 +136,7 @@ static Status build(const CliOptions *o, Graph *g, Lib *l, Error *err) {
                   .model_path = o->model, .reference_kernels_only = o->reference_kernels,
                   .min_task_ns = o->min_task_us * 1000.0, .profile = true, .log = stderr};
   TRY(cg_compile(g, &co, err));
-  snprintf(cmd, sizeof cmd, "cc -shared -o '%s' '%s' -lm 2>'%s/cc.log'", so, obj, l->dir);
-  if (shell(cmd) != 0)
-    return err_set(err, ST_IO, "linking the profiled model failed (`cc -shared`; see %s/cc.log)",
-                   l->dir);
+  TRY(drv_link_shared(NULL, obj, so, true, NULL, err));
   FILE *f = fopen(hdr, "r");
   if (!f) return err_set(err, ST_IO, "%s: cannot read", hdr);
   while (fgets(line, sizeof line, f))

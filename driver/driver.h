@@ -8,6 +8,7 @@
  *   outputs.c     output files: refused when they name an input, written
  *                 beside their place and renamed there only on success
  *   llvm_fatal.c  LLVM's fatal errors become onnxc errors
+ *   link.c        --emit=shared: the object linked by the system's C compiler
  *   model.c       load a model and run the pass pipeline with the CLI's flags
  *   tensors.c     input files (.npy / TensorProto .pb), random inputs,
  *                 output statistics, output file names, tolerance checks
@@ -187,6 +188,13 @@ void drv_sanitize_name(const char *name, int index, char *buf, size_t size);
 
 /* llvm_fatal.c: LLVM fatal errors become `onnxc:` errors (exit 1). */
 void drv_install_llvm_fatal_handler(void);
+
+/* link.c: links a position-independent object into a shared object with
+ * $CC, else cc (host) or <arch>-linux-gnu-gcc (--target another arch).
+ * strict: no undefined symbols left (off for sanitized objects).  The
+ * compiler's messages go to log_path, or to stderr when it is NULL. */
+Status drv_link_shared(const char *triple, const char *object, const char *output, bool strict,
+                       const char *log_path, Error *err);
 
 Status cmd_dump(const CliOptions *o, Error *err);
 Status cmd_run(const CliOptions *o, Error *err);

@@ -235,8 +235,8 @@ static Status apply_flag(CliOptions *o, FlagId id, const char *flag, const char 
   case FL_OPT2: o->opt_level = 2; return ST_OK;
   case FL_OPT3: o->opt_level = 3; return ST_OK;
   case FL_EMIT:
-    if (strcmp(v, "obj") && strcmp(v, "asm") && strcmp(v, "llvm"))
-      return err_set(err, ST_INVALID, "--emit wants obj, asm or llvm, got '%s'", v);
+    if (strcmp(v, "obj") && strcmp(v, "asm") && strcmp(v, "llvm") && strcmp(v, "shared"))
+      return err_set(err, ST_INVALID, "--emit wants obj, shared, asm or llvm, got '%s'", v);
     o->emit = v;
     return ST_OK;
   case FL_WEIGHTS: o->weights = v; return ST_OK;

@@ -27,6 +27,8 @@ struct OutputEntry {
   char *final_path;  /* where outputs_commit puts it */
   char *tmp_dir;     /* NULL: written in place (not a regular file) */
   char *tmp_path;    /* what the command writes */
+  char *scratch_path; /* outputs_scratch: NULL or a file the command makes it from */
+  char *scratch_dir;  /* the scratch file's own folder, when there is no tmp_dir */
   volatile sig_atomic_t done; /* renamed into place or removed */
 };
 
@@ -58,6 +60,8 @@ static void entry_free(OutputEntry *e) {
   free(e->final_path);
   free(e->tmp_dir);
   free(e->tmp_path);
+  free(e->scratch_path);
+  free(e->scratch_dir);
   free(e);
 }
 
@@ -118,8 +122,15 @@ static void append(OutputEntry **list, OutputEntry *e) {
   *list = e;
 }
 
+/* Async-signal-safe (unlink, rmdir). */
+static void remove_scratch(OutputEntry *e) {
+  if (e->scratch_path) unlink(e->scratch_path);
+  if (e->scratch_dir) rmdir(e->scratch_dir);
+}
+
 static void remove_unfinished_list(OutputEntry *e) {
   for (; e; e = e->next) {
+    remove_scratch(e);
     if (e->done || !e->tmp_dir) continue;
     e->done = 1;
     unlink(e->tmp_path);
@@ -234,8 +245,35 @@ Status outputs_add(Outputs *s, const char *path, const char *what, const char **
   return ST_OK;
 }
 
+Status outputs_scratch(Outputs *s, const char *write_path, const char *name,
+                       const char **scratch_path, Error *err) {
+  *scratch_path = NULL;
+  OutputEntry *e = s->files;
+  while (e && e->tmp_path != write_path) e = e->next;
+  if (!e || e->scratch_path)
+    return err_set(err, ST_INTERNAL, "outputs_scratch: not an output without scratch");
+  const char *dir = e->tmp_dir;
+  if (!dir) {
+    const char *tmp = getenv("TMPDIR");
+    e->scratch_dir = join(tmp && tmp[0] ? tmp : "/tmp", "onnxc-XXXXXX");
+    if (!e->scratch_dir) return err_set(err, ST_NOMEM, "out of memory");
+    if (!mkdtemp(e->scratch_dir)) {
+      Status st = err_set(err, ST_IO, "%s: cannot make a scratch folder: %s", e->scratch_dir,
+                          strerror(errno));
+      free(e->scratch_dir);
+      e->scratch_dir = NULL;
+      return st;
+    }
+    dir = e->scratch_dir;
+  }
+  if (!(e->scratch_path = join(dir, name))) return err_set(err, ST_NOMEM, "out of memory");
+  *scratch_path = e->scratch_path;
+  return ST_OK;
+}
+
 Status outputs_commit(Outputs *s, Error *err) {
   for (OutputEntry *e = s->files; e; e = e->next) {
+    remove_scratch(e);
     if (e->done || !e->tmp_dir) continue;
     if (rename(e->tmp_path, e->final_path) != 0) {
       Status st = err_set(err, ST_IO, "%s: cannot put %s in place: %s", e->given, e->what,

@@ -43,6 +43,12 @@ Status outputs_guard(Outputs *s, const char *path, const char *what, Error *err)
  * output, or a folder. */
 Status outputs_add(Outputs *s, const char *path, const char *what, const char **write_path,
                    Error *err);
+/* A scratch file for making the output written at write_path (the object
+ * that --emit=shared links): in the output's private folder, or in $TMPDIR
+ * when the output is written in place.  Removed with the unfinished
+ * outputs and by outputs_commit.  *scratch_path is owned by s. */
+Status outputs_scratch(Outputs *s, const char *write_path, const char *name,
+                       const char **scratch_path, Error *err);
 /* Renames every output into place (each one atomically). */
 Status outputs_commit(Outputs *s, Error *err);
 /* Removes what was not committed and frees s. */

@@ -9,8 +9,10 @@ set -euo pipefail
 # test_cg_cross link and run the cross-compiled objects.
 # libclang-rt-19-dev: libFuzzer and the sanitizer runtimes of clang-19 for
 # scripts/fuzz.sh (ONNXC_FUZZ) and scripts/tsan.sh (ThreadSanitizer), which
-# test.sh runs too.
-packages=(cmake build-essential pkg-config llvm-19-dev clang-19 libprotobuf-c-dev protobuf-c-compiler
+# test.sh runs too.  ninja-build: the outside-project tests of onnxc_add_model()
+# use Ninja and Makefiles; python3-venv: the bench's venv, in which test.sh
+# runs the Python (ctypes) example.
+packages=(cmake ninja-build build-essential pkg-config python3-venv llvm-19-dev clang-19 libprotobuf-c-dev protobuf-c-compiler
           libcmocka-dev libc6-dev-arm64-cross gcc-aarch64-linux-gnu qemu-user libclang-rt-19-dev)
 
 missing=()

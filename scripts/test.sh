@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full test run, as CI does it (.ci/run): installs the dependencies,
 # builds Release into build/ and runs ctest (unit tests, CLI tests, the ONNX
-# conformance suite), then builds Debug with AddressSanitizer and
+# conformance suite) and the Python example (scripts/test-python-example.sh,
+# which makes bench/.venv), then builds Debug with AddressSanitizer and
 # UndefinedBehaviorSanitizer into build-asan/ and runs ctest there too, then
 # runs the multi-threaded tests under ThreadSanitizer (scripts/tsan.sh), and
 # last runs every fuzz target for ONNXC_FUZZ_SECONDS (60) in build-fuzz/.
@@ -32,6 +33,9 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
 step "Release build" cmake --build "$build" -j"$jobs"
 step "Release ctest" bash -c "cd '$build' && ctest --output-on-failure -j$jobs" ||
   failed+=("ctest in $build/")
+
+echo "== the Python (ctypes) example on --emit=shared objects, in the bench's venv"
+step "Python example" scripts/test-python-example.sh "$build" || failed+=("scripts/test-python-example.sh")
 
 echo "== ASan+UBSan build in $asan/"
 cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DONNXC_SANITIZE=ON

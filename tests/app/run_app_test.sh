@@ -61,17 +61,27 @@ for f in include/onnxc/onnxc_pool.h lib/libonnxc_runtime.a; do
   [[ -f "$tmp/prefix/$f" ]] || { echo "FAIL: $f not installed"; exit 1; }
 done
 check_app installed "$cfg"
-echo "== without CMake: the installed onnxc and pkg-config onnxc-runtime"
-mkdir -p "$tmp/pc"
-"$tmp/prefix/bin/onnxc" compile "$model" -o "$tmp/pc/model.o" --header "$tmp/pc/model.h" --name model
-pcflags="$(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs onnxc-runtime)" ||
-  { echo "FAIL: pkg-config onnxc-runtime"; exit 1; }
-cc -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -I"$tmp/pc" "$src/examples/app/main.c" \
-   "$src/examples/app/image.c" "$tmp/pc/model.o" $pcflags -lm -o "$tmp/pc/classify"
-"$tmp/pc/classify" "$image" --threads 2 > "$tmp/pc/out.txt"
-cmp -s "$tmp/pc/out.txt" "$tmp/build-tree-out.txt" ||
-  { diff "$tmp/build-tree-out.txt" "$tmp/pc/out.txt"; echo "FAIL: the pkg-config build prints other scores"; exit 1; }
-echo "ok: built with pkg-config's flags ($pcflags), same scores at 2 threads"
 grep -rq "$tmp/prefix/bin/onnxc" "$tmp/app-installed/CMakeFiles" ||
   { echo "FAIL: the installed package's build did not use the installed onnxc"; exit 1; }
+
+echo "== relocatable: no build or source path in the installed text files; the prefix moved"
+if grep -rlI -e "$build" -e "$src" "$tmp/prefix" --exclude=onnxc; then
+  echo "FAIL: the files above name the build or source folder"; exit 1
+fi
+mv "$tmp/prefix" "$tmp/moved"
+check_app moved "$tmp/moved/${cfg#"$tmp/prefix/"}"
+grep -rq "$tmp/moved/bin/onnxc" "$tmp/app-moved/CMakeFiles" ||
+  { echo "FAIL: the moved package's build did not use the moved onnxc"; exit 1; }
+
+echo "== without CMake: examples/app/Makefile, the moved onnxc and pkg-config onnxc-runtime"
+mkdir -p "$tmp/pc"
+cp "$src/examples/app/"{Makefile,main.c,image.c,image.h} "$tmp/pc/"
+PKG_CONFIG_PATH="$tmp/moved/lib/pkgconfig" make -C "$tmp/pc" ONNXC="$tmp/moved/bin/onnxc" \
+  MODEL="$model" >"$tmp/pc/make.log" 2>&1 || { cat "$tmp/pc/make.log"; echo "FAIL: make"; exit 1; }
+grep -q -- "-I$tmp/moved/lib/pkgconfig/../../include/onnxc" "$tmp/pc/make.log" ||
+  { cat "$tmp/pc/make.log"; echo "FAIL: pkg-config's flags do not point into the moved prefix"; exit 1; }
+"$tmp/pc/classify" "$image" --threads 2 > "$tmp/pc/out.txt"
+cmp -s "$tmp/pc/out.txt" "$tmp/build-tree-out.txt" ||
+  { diff "$tmp/build-tree-out.txt" "$tmp/pc/out.txt"; echo "FAIL: the Makefile build prints other scores"; exit 1; }
+echo "ok: examples/app/Makefile with pkg-config's flags, same scores at 2 threads"
 echo "app test: ok"

@@ -61,11 +61,12 @@ typedef struct CgOptions {
   double min_task_ns;         /* parallel grain (parallel.h); 0: the default.  Tests pass a
                                 tiny value so that every partitioned kernel splits. */
   bool profile;               /* time every node: <prefix>_run_profiled (profile.h) */
-  bool sanitize_address;
-  bool sanitize_thread;       /* instrument the code with ThreadSanitizer (tests of the
-                                parallel hook: link with -fsanitize=thread) */      /* instrument the code with AddressSanitizer (tests: the
+  bool sanitize_address;      /* instrument the code with AddressSanitizer (tests: the
                                 program must then link with -fsanitize=address) */
-  FILE *log;                 /* memory plan output; stderr if NULL */
+  bool sanitize_thread;       /* instrument the code with ThreadSanitizer (tests of the
+                                parallel hook: link with -fsanitize=thread) */
+  bool time_stages;           /* --time-passes: each backend stage's wall time to log */
+  FILE *log;                 /* memory plan, kernels, stage times; stderr if NULL */
 } CgOptions;
 
 Status cg_compile(Graph *g, const CgOptions *o, Error *err);

@@ -307,11 +307,31 @@ void cg_sanitize_identifier(const char *in, char *out, size_t size) {
   out[k] = 0;
 }
 
+/* --time-passes: the backend's stages after the pass table. */
+static void print_stage_times(const CgOptions *o, const double *ms, const char *const *names,
+                              int count) {
+  FILE *log = o->log ? o->log : stderr;
+  double total = 0;
+  fprintf(log, "; %-18s %10s\n", "backend stage", "ms");
+  for (int i = 0; i < count; i++) {
+    fprintf(log, "; %-18s %10.1f\n", names[i], ms[i]);
+    total += ms[i];
+  }
+  fprintf(log, "; %-18s %10.1f\n", "backend total", total);
+  fflush(log);
+}
+
 Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
+  enum { T_PLAN, T_KERNELS, T_WEIGHTS, T_LOWER, T_VERIFY, T_OPT, T_CODEGEN, T_HEADER, T_COUNT };
+  static const char *const stage_names[T_COUNT] = {
+      "memory plan", "link kernels", "weights", "lowering", "LLVM verify",
+      "LLVM optimization", "LLVM codegen", "header"};
+  double ms[T_COUNT] = {0}, t0 = cg_now_ms();
   Status st = ir_compact(g, err);
   if (st != ST_OK) return st;
   MemPlan plan;
   TRY(memplan_build(g, &plan, err));
+  ms[T_PLAN] = cg_now_ms() - t0;
   if (o->print_memory_plan) memplan_print(g, &plan, o->log ? o->log : stderr);
 
   CgTarget t;
@@ -337,8 +357,13 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
   if (!e.weights) st = err_set(err, ST_NOMEM, "out of memory");
   if (st == ST_OK) st = cg_desc_init(&e.desc, e.ctx, e.mod, g, e.weights, err);
   if (st == ST_OK && t.is_host) st = cg_desc_check_layout(&e.desc, td, err);
+  t0 = cg_now_ms();
   if (st == ST_OK) st = cg_link_kernels(e.mod, t.arch, err);
+  ms[T_KERNELS] = cg_now_ms() - t0;
+  t0 = cg_now_ms();
   if (st == ST_OK) st = emit_weights(&e, err);
+  ms[T_WEIGHTS] = cg_now_ms() - t0;
+  t0 = cg_now_ms();
   e.lower = (CgCtx){.ctx = e.ctx, .mod = e.mod, .td = td, .g = g, .counter = 0,
                     .reference_only = o->reference_kernels_only, .min_task_ns = o->min_task_ns};
   cg_target_vector_facts(t.triple, t.cpu, t.features, &e.lower.vf32, &e.lower.has_fma);
@@ -368,12 +393,19 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
     emit_entries(&e, o->prefix);
   }
   if (st == ST_OK && o->profile) cg_prof_emit_tables(&e.lower, o->prefix, (const char *const *)e.kernel_desc);
-  if (st == ST_OK) {
-    cg_finalize_linkage(e.mod, exported, num_exported, t.cpu, t.features);
-    st = cg_target_emit(&t, e.mod, o, err);
-  }
+  if (st == ST_OK) cg_finalize_linkage(e.mod, exported, num_exported, t.cpu, t.features);
+  ms[T_LOWER] = cg_now_ms() - t0;
+  CgEmitTimes et = {0};
+  if (st == ST_OK) st = cg_target_emit(&t, e.mod, o, &et, err);
+  ms[T_VERIFY] = et.verify;
+  ms[T_OPT] = et.optimize;
+  ms[T_CODEGEN] = et.codegen;
+  t0 = cg_now_ms();
   if (st == ST_OK && o->header_path)
     st = cg_write_header(g, &plan, o, o->weights_path ? &winfo : NULL, o->header_path, err);
+  ms[T_HEADER] = cg_now_ms() - t0;
+  if (st == ST_OK && o->time_stages) print_stage_times(o, ms, stage_names, T_COUNT);
+  cg_kernel_slots_free(&e.lower);
   cg_desc_free(&e.desc);
   for (int i = 0; e.kernel_desc && i < g->num_nodes; i++) free(e.kernel_desc[i]);
   free(e.kernel_desc);

@@ -73,8 +73,13 @@ void cg_finalize_linkage(LLVMModuleRef mod, const char *const exported[], int nu
   for (LLVMValueRef fn = LLVMGetFirstFunction(mod); fn; fn = LLVMGetNextFunction(fn)) {
     if (LLVMIsDeclaration(fn)) continue;
     size_t len;
-    if (!is_exported(LLVMGetValueName2(fn, &len), exported, num_exported))
+    if (!is_exported(LLVMGetValueName2(fn, &len), exported, num_exported)) {
       LLVMSetLinkage(fn, LLVMInternalLinkage);
+      /* Nothing compares the addresses of internal functions (the task
+       * trampolines only go to the hook), so mergefunc may replace one
+       * by an equal one instead of keeping a thunk. */
+      LLVMSetUnnamedAddress(fn, LLVMGlobalUnnamedAddr);
+    }
     set_fn_attr(fn, "target-cpu", cpu);
     set_fn_attr(fn, "target-features", features);
     set_fn_attr(fn, "tune-cpu", NULL);

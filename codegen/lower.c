@@ -75,6 +75,10 @@ static LLVMValueRef blob(CgCtx *c, const void *data, size_t bytes, const char *k
   LLVMSetInitializer(g, init);
   LLVMSetGlobalConstant(g, 1);
   LLVMSetLinkage(g, LLVMPrivateLinkage);
+  /* No code compares their addresses: equal tables of two nodes become one
+   * (constmerge), and then so do kernels that differ only in which table
+   * they read (mergefunc). */
+  LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
   LLVMSetAlignment(g, 64);
   return g;
 }

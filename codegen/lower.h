@@ -22,6 +22,17 @@
 
 #include "../ir/graph.h"
 
+/* Weight slots of a partitioned kernel (parallel.h): trailing pointer
+ * parameters through which the kernel reads its weights, so that the
+ * kernels of nodes with the same shapes are the same function and LLVM's
+ * mergefunc keeps one (compile time: HRFormer-T's 112 1x1 convs). */
+enum { CG_KERNEL_WEIGHT_SLOTS = 4 };
+
+typedef struct CgKernelSlots {
+  LLVMValueRef fn;
+  LLVMValueRef global[CG_KERNEL_WEIGHT_SLOTS]; /* NULL: unused (passed as null) */
+} CgKernelSlots;
+
 /* What the parallel dispatch decided for the last node (--print-kernels). */
 typedef struct CgParInfo {
   bool partitioned;          /* the lowering emitted a partitioned kernel */
@@ -48,6 +59,8 @@ typedef struct CgCtx {
   LLVMValueRef par_ctx;      /* the run body's context block */
   double min_task_ns;        /* the grain */
   CgParInfo par_last;
+  CgKernelSlots *slots;      /* per partitioned kernel with weight slots (cg_kernel_weight) */
+  int num_slots, cap_slots;
 } CgCtx;
 
 /* in[i] / out[i]: i8 pointers (LLVM values valid at the builder's position)
@@ -119,6 +132,12 @@ LLVMValueRef cg_const_blob(CgCtx *c, const void *data, size_t bytes, const char 
 /* The same for data derived from the model's weights (packed panels, folded
  * scales): with --weights=FILE it goes to the weights file, not the .o. */
 LLVMValueRef cg_weight_blob(CgCtx *c, const void *data, size_t bytes, const char *tag);
+/* Inside partitioned kernel fn (cg_begin_par_kernel): the parameter that
+ * carries weight global g, which the kernel's call passes.  g itself when
+ * fn's slots are used up or memory runs out (correct, only not shared). */
+LLVMValueRef cg_kernel_weight(CgCtx *c, LLVMValueRef fn, LLVMValueRef g);
+/* Frees the slot table. */
+void cg_kernel_slots_free(CgCtx *c);
 /* Starts an internal function `onnxc.<tag>.<k>` returning void with nptr
  * pointer parameters (noalias where noalias is true), positions a NEW
  * builder (returned in *fb) at its entry; *fn receives the function. */

@@ -2,6 +2,8 @@
  * parallel.h. */
 #include "parallel.h"
 
+#include <stdlib.h>
+
 #include <math.h>
 #include <stdio.h>
 
@@ -46,22 +48,31 @@ void cg_begin_par_kernel(CgCtx *c, const char *tag, int nptr, bool noalias, LLVM
   char name[96];
   snprintf(name, sizeof name, "onnxc.%s.%d", tag, c->counter++);
   LLVMTypeRef params[CG_PAR_MAX_ARGS + 2];
-  if (nptr > CG_PAR_MAX_ARGS) nptr = CG_PAR_MAX_ARGS;
-  for (int i = 0; i < nptr; i++) params[i] = ptr_t(c);
-  params[nptr] = params[nptr + 1] = i64_t(c);
-  LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(c->ctx), params, (unsigned)nptr + 2, 0);
+  if (nptr > CG_PAR_MAX_ARGS - CG_KERNEL_WEIGHT_SLOTS) nptr = CG_PAR_MAX_ARGS - CG_KERNEL_WEIGHT_SLOTS;
+  int nslots = CG_KERNEL_WEIGHT_SLOTS;
+  for (int i = 0; i < nptr + nslots; i++) params[i] = ptr_t(c);
+  params[nptr + nslots] = params[nptr + nslots + 1] = i64_t(c);
+  LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(c->ctx), params,
+                                     (unsigned)(nptr + nslots + 2), 0);
   *fn = LLVMAddFunction(c->mod, name, fty);
   LLVMSetLinkage(*fn, LLVMInternalLinkage);
   unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
   LLVMAddAttributeAtIndex(*fn, LLVMAttributeFunctionIndex,
                           LLVMCreateEnumAttribute(c->ctx, nounwind, 0));
+  /* Specialized by construction: inlining it into the run body or its
+   * trampoline would only copy it (and mergefunc could no longer share it
+   * between nodes of the same shapes). */
+  unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
+  LLVMAddAttributeAtIndex(*fn, LLVMAttributeFunctionIndex,
+                          LLVMCreateEnumAttribute(c->ctx, noinline, 0));
   if (noalias) {
     unsigned na = LLVMGetEnumAttributeKindForName("noalias", 7);
-    for (int i = 0; i < nptr; i++)
+    /* The weight slots too: each is a distinct global or null. */
+    for (int i = 0; i < nptr + nslots; i++)
       LLVMAddAttributeAtIndex(*fn, (unsigned)i + 1, LLVMCreateEnumAttribute(c->ctx, na, 0));
   }
-  *lo = LLVMGetParam(*fn, (unsigned)nptr);
-  *hi = LLVMGetParam(*fn, (unsigned)nptr + 1);
+  *lo = LLVMGetParam(*fn, (unsigned)(nptr + nslots));
+  *hi = LLVMGetParam(*fn, (unsigned)(nptr + nslots + 1));
   *fb = LLVMCreateBuilderInContext(c->ctx);
   LLVMPositionBuilderAtEnd(*fb, LLVMAppendBasicBlockInContext(c->ctx, *fn, "entry"));
 }
@@ -96,8 +107,52 @@ static LLVMValueRef emit_task(CgCtx *c, LLVMValueRef fn, int nargs, int64_t unit
   return task;
 }
 
-void cg_call_par_kernel(CgCtx *c, LLVMValueRef fn, LLVMValueRef const args[], int nargs,
+LLVMValueRef cg_kernel_weight(CgCtx *c, LLVMValueRef fn, LLVMValueRef g) {
+  CgKernelSlots *k = NULL;
+  for (int i = c->num_slots; i-- > 0 && !k;)
+    if (c->slots[i].fn == fn) k = &c->slots[i];
+  if (!k) {
+    if (c->num_slots == c->cap_slots) {
+      int cap = c->cap_slots ? 2 * c->cap_slots : 64;
+      CgKernelSlots *grown = realloc(c->slots, (size_t)cap * sizeof *grown);
+      if (!grown) return g;
+      c->slots = grown;
+      c->cap_slots = cap;
+    }
+    k = &c->slots[c->num_slots++];
+    *k = (CgKernelSlots){.fn = fn};
+  }
+  unsigned first = LLVMCountParams(fn) - 2 - CG_KERNEL_WEIGHT_SLOTS;
+  for (int i = 0; i < CG_KERNEL_WEIGHT_SLOTS; i++) {
+    if (!k->global[i]) k->global[i] = g;
+    if (k->global[i] == g) return LLVMGetParam(fn, first + (unsigned)i);
+  }
+  return g;
+}
+
+void cg_kernel_slots_free(CgCtx *c) {
+  free(c->slots);
+  c->slots = NULL;
+  c->num_slots = c->cap_slots = 0;
+}
+
+/* args followed by fn's weight slots (null where unused). */
+static int with_slots(CgCtx *c, LLVMValueRef fn, LLVMValueRef const args[], int nargs,
+                      LLVMValueRef *all) {
+  if (nargs > CG_PAR_MAX_ARGS - CG_KERNEL_WEIGHT_SLOTS) nargs = CG_PAR_MAX_ARGS - CG_KERNEL_WEIGHT_SLOTS;
+  for (int k = 0; k < nargs; k++) all[k] = args[k];
+  const CgKernelSlots *ks = NULL;
+  for (int i = c->num_slots; i-- > 0 && !ks;)
+    if (c->slots[i].fn == fn) ks = &c->slots[i];
+  for (int i = 0; i < CG_KERNEL_WEIGHT_SLOTS; i++)
+    all[nargs + i] = ks && ks->global[i] ? ks->global[i] : LLVMConstNull(ptr_t(c));
+  return nargs + CG_KERNEL_WEIGHT_SLOTS;
+}
+
+void cg_call_par_kernel(CgCtx *c, LLVMValueRef fn, LLVMValueRef const given[], int ngiven,
                         int64_t units, double cost_ns) {
+  LLVMValueRef args[CG_PAR_MAX_ARGS];
+  int nargs = with_slots(c, fn, given, ngiven, args);
   double grain = c->min_task_ns > 0 ? c->min_task_ns : CG_PAR_DEFAULT_MIN_TASK_NS;
   double by_grain = floor(cost_ns / grain);
   int64_t max_tasks = units;

@@ -55,11 +55,12 @@ enum {
  * bytes of memory traffic on the target (c->vf32 lanes). */
 double cg_cost_ns(const CgCtx *c, double flops, double bytes);
 
-/* cg_begin_kernel plus the trailing i64 parameters lo and hi. */
+/* cg_begin_kernel plus CG_KERNEL_WEIGHT_SLOTS pointer parameters for
+ * cg_kernel_weight and the trailing i64 parameters lo and hi. */
 void cg_begin_par_kernel(CgCtx *c, const char *tag, int nptr, bool noalias, LLVMValueRef *fn,
                          LLVMBuilderRef *fb, LLVMValueRef *lo, LLVMValueRef *hi);
-/* Runs fn(args..., lo, hi) over units [0, units) at c->b as described
- * above; cost_ns is the whole node's estimate.  Records the decision in
+/* Runs fn(args..., weight slots..., lo, hi) over units [0, units) at c->b
+ * as described above; cost_ns is the whole node's estimate.  Records the decision in
  * c->par_last. */
 void cg_call_par_kernel(CgCtx *c, LLVMValueRef fn, LLVMValueRef const args[], int nargs,
                         int64_t units, double cost_ns);

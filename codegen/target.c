@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../targets/target_check.h"
 
@@ -79,15 +80,24 @@ static void keep_diagnostic(LLVMDiagnosticInfoRef info, void *ctx) {
   LLVMDisposeMessage(text);
 }
 
-static Status emit_checked(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, Error *err);
+static Status emit_checked(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, CgEmitTimes *tm,
+                           Error *err);
 
-Status cg_target_emit(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, Error *err) {
+double cg_now_ms(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+Status cg_target_emit(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, CgEmitTimes *times,
+                      Error *err) {
+  CgEmitTimes ignored;
   Diagnostics d = {{0}};
   LLVMContextRef ctx = LLVMGetModuleContext(mod);
   LLVMDiagnosticHandler old = LLVMContextGetDiagnosticHandler(ctx);
   void *old_ctx = LLVMContextGetDiagnosticContext(ctx);
   LLVMContextSetDiagnosticHandler(ctx, keep_diagnostic, &d);
-  Status st = emit_checked(t, mod, o, err);
+  Status st = emit_checked(t, mod, o, times ? times : &ignored, err);
   LLVMContextSetDiagnosticHandler(ctx, old, old_ctx);
   if (st == ST_OK && d.first_error[0])
     return err_set(err, ST_LLVM, "LLVM cannot compile for %s (cpu %s, features '%s'): %s",
@@ -95,16 +105,21 @@ Status cg_target_emit(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, Error 
   return st;
 }
 
-static Status emit_checked(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, Error *err) {
+static Status emit_checked(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, CgEmitTimes *tm,
+                           Error *err) {
+  *tm = (CgEmitTimes){0};
   char *msg = NULL;
-  if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
+  double t0 = cg_now_ms();
+  bool bad = LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg);
+  tm->verify = cg_now_ms() - t0;
+  if (bad) {
     err_set(err, ST_INTERNAL, "generated LLVM module does not verify: %.1500s", msg ? msg : "");
     LLVMDisposeMessage(msg);
     return ST_INTERNAL;
   }
   LLVMDisposeMessage(msg);
   char pipeline[96];
-  snprintf(pipeline, sizeof pipeline, "default<O%d>%s%s",
+  snprintf(pipeline, sizeof pipeline, "constmerge,mergefunc,default<O%d>%s%s",
            o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level,
            o->sanitize_address ? ",asan" : "",
            o->sanitize_thread ? ",tsan-module,function(tsan)" : "");
@@ -120,7 +135,9 @@ static Status emit_checked(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, E
   LLVMPassBuilderOptionsRef pbo = LLVMCreatePassBuilderOptions();
   LLVMPassBuilderOptionsSetLoopVectorization(pbo, o->opt_level >= 2);
   LLVMPassBuilderOptionsSetSLPVectorization(pbo, o->opt_level >= 2);
+  t0 = cg_now_ms();
   LLVMErrorRef e = LLVMRunPasses(mod, pipeline, t->tm, pbo);
+  tm->optimize = cg_now_ms() - t0;
   LLVMDisposePassBuilderOptions(pbo);
   if (e) {
     char *m = LLVMGetErrorMessage(e);
@@ -137,7 +154,10 @@ static Status emit_checked(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, E
     return ST_OK;
   }
   LLVMCodeGenFileType ft = o->emit == CG_EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile;
-  if (LLVMTargetMachineEmitToFile(t->tm, mod, o->output_path, ft, &msg)) {
+  t0 = cg_now_ms();
+  bad = LLVMTargetMachineEmitToFile(t->tm, mod, o->output_path, ft, &msg);
+  tm->codegen = cg_now_ms() - t0;
+  if (bad) {
     err_set(err, ST_IO, "%s: %s", o->output_path, msg ? msg : "cannot emit");
     LLVMDisposeMessage(msg);
     return ST_IO;

@@ -23,7 +23,16 @@ typedef struct CgTarget {
 
 Status cg_target_create(const CgOptions *o, CgTarget *t, Error *err);
 void cg_target_dispose(CgTarget *t);
-/* Verifies, optimizes at o->opt_level, then writes o->output_path. */
-Status cg_target_emit(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, Error *err);
+/* Wall times of cg_target_emit's steps, in ms. */
+typedef struct CgEmitTimes {
+  double verify, optimize, codegen;
+} CgEmitTimes;
+
+/* Verifies, optimizes at o->opt_level, then writes o->output_path;
+ * times may be NULL. */
+Status cg_target_emit(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, CgEmitTimes *times,
+                      Error *err);
+/* CLOCK_MONOTONIC in ms, for the stage times. */
+double cg_now_ms(void);
 
 #endif

@@ -107,6 +107,7 @@ Status cmd_compile(const CliOptions *o, Error *err) {
         .sanitize_thread = o->sanitize_thread,
         .min_task_ns = o->min_task_us * 1000.0,
         .profile = o->profile,
+        .time_stages = o->time_passes,
         .log = stderr,
     };
     st = cg_compile(g, &co, err);

@@ -98,8 +98,8 @@ static void attention(Graph *g, int nlead, const int64_t *lead, int64_t n, int64
 
 /* Number of generated attention drivers in g's LLVM IR. */
 static int count_lowered(Graph *g) {
-  static const char *const kernels[] = {"onnxc.attention."};
-  return tcg_count_ir_defs(g, kernels, 1);
+  static const char *const ops[] = {"onnxc.Attention"};
+  return tcg_count_lowered(g, ops, 1);
 }
 
 /* Compiles g, compares with the reference, checks every node was lowered. */

@@ -66,6 +66,10 @@ typedef struct CgOptions {
   bool sanitize_thread;       /* instrument the code with ThreadSanitizer (tests of the
                                 parallel hook: link with -fsanitize=thread) */
   bool time_stages;           /* --time-passes: each backend stage's wall time to log */
+  /* Called at each stage ("lowering" with nodes done / total, others with
+   * total 0) for a progress display; NULL: none. */
+  void (*progress)(void *ctx, const char *stage, long done, long total);
+  void *progress_ctx;
   FILE *log;                 /* memory plan, kernels, stage times; stderr if NULL */
 } CgOptions;
 

@@ -33,13 +33,14 @@ typedef struct Emit {
   LLVMValueRef *weights;              /* by value id */
   LLVMValueRef err_buf;               /* Error struct the kernels may fill */
   LLVMValueRef fail_block_status;     /* phi in the failure block */
-  LLVMBasicBlockRef fail;
+  LLVMBasicBlockRef fail;             /* of the function being built (a part or the body) */
   CgDesc desc;
   CgCtx lower;                        /* context handed to specialized lowerings */
   FILE *kernel_log;                   /* --print-kernels output, or NULL */
   bool profile;                       /* --profile: time every node */
   LLVMValueRef times;                 /* the body's times parameter (--profile) */
   char **kernel_desc;                 /* by node index: the path it takes */
+  const CgOptions *opts;
 } Emit;
 
 static LLVMTypeRef ptr_ty(Emit *e) { return LLVMPointerTypeInContext(e->ctx, 0); }
@@ -219,29 +220,65 @@ static void emit_memcpy(Emit *e, LLVMValueRef dst, LLVMValueRef src, size_t n) {
 /* The internal body every entry point calls: (inputs, outputs, workspace,
  * par), par NULL for one thread; with --weights=FILE weights_file.c adds
  * the weights base as a 5th parameter. */
-static Status emit_run(Emit *e, const char *name, Error *err) {
-  LLVMTypeRef params[] = {ptr_ty(e), ptr_ty(e), ptr_ty(e), ptr_ty(e), ptr_ty(e)};
-  LLVMTypeRef fty = LLVMFunctionType(i32_ty(e), params, e->profile ? 5 : 4, 0);
-  e->fn = LLVMAddFunction(e->mod, name, fty);
-  LLVMSetLinkage(e->fn, LLVMInternalLinkage);
-  e->inputs = LLVMGetParam(e->fn, 0);
-  e->outputs = LLVMGetParam(e->fn, 1);
-  e->ws = LLVMGetParam(e->fn, 2);
-  e->times = e->profile ? LLVMGetParam(e->fn, 4) : NULL;
-  LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "entry");
-  LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "body");
-  LLVMBasicBlockRef bad_ws = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "bad_workspace");
-  e->fail = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "fail");
+/* The run body calls the schedule in parts of at most this many nodes,
+ * each a function of its own: LLVM's code generation time grows faster
+ * than the size of a function (25,000 nodes in one body: 28 s of it). */
+#define RUN_PART_NODES 256
+
+static void add_fn_attr(Emit *e, LLVMValueRef fn, const char *name) {
+  unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(e->ctx, kind, 0));
+}
+
+/* Points e at fn's parameters and gives fn its error record and its
+ * failure block (which returns the status its phi receives). */
+static void begin_fn(Emit *e, LLVMValueRef fn, LLVMBasicBlockRef entry) {
+  e->fn = fn;
+  e->inputs = LLVMGetParam(fn, 0);
+  e->outputs = LLVMGetParam(fn, 1);
+  e->ws = LLVMGetParam(fn, 2);
+  e->times = e->profile ? LLVMGetParam(fn, 4) : NULL;
+  e->fail = LLVMAppendBasicBlockInContext(e->ctx, fn, "fail");
   LLVMPositionBuilderAtEnd(e->b, e->fail);
   e->fail_block_status = LLVMBuildPhi(e->b, i32_ty(e), "status");
   LLVMBuildRet(e->b, e->fail_block_status);
-  LLVMPositionBuilderAtEnd(e->b, bad_ws);
-  LLVMBuildRet(e->b, LLVMConstInt(i32_ty(e), 1, 0));
-
   LLVMPositionBuilderAtEnd(e->b, entry);
   /* Error record for kernels: sizeof(Error) bytes, 8-aligned. */
   LLVMTypeRef err_ty = LLVMArrayType2(LLVMInt64TypeInContext(e->ctx), (sizeof(Error) + 7) / 8);
   e->err_buf = LLVMBuildAlloca(e->b, err_ty, "err");
+}
+
+/* onnxc.run_part: nodes [first, end) with the body's parameters. */
+static Status emit_part(Emit *e, LLVMTypeRef fty, int first, int end, LLVMValueRef *part,
+                        Error *err) {
+  *part = LLVMAddFunction(e->mod, "onnxc.run_part", fty);
+  LLVMSetLinkage(*part, LLVMInternalLinkage);
+  add_fn_attr(e, *part, "noinline");
+  begin_fn(e, *part, LLVMAppendBasicBlockInContext(e->ctx, *part, "entry"));
+  e->lower.b = e->b;
+  cg_par_begin_body(&e->lower, e->b, LLVMGetParam(*part, 3));
+  for (int i = first; i < end; i++) {
+    if (e->opts->progress) e->opts->progress(e->opts->progress_ctx, "lowering", i, e->g->num_nodes);
+    LLVMValueRef t0 = e->profile ? cg_prof_now(&e->lower, e->b) : NULL;
+    TRY(emit_node(e, i, e->g->nodes[i], err));
+    if (e->profile) cg_prof_record(&e->lower, e->b, e->times, i, t0, cg_prof_now(&e->lower, e->b));
+  }
+  LLVMBuildRet(e->b, LLVMConstInt(i32_ty(e), 0, 0));
+  return ST_OK;
+}
+
+static Status emit_run(Emit *e, const char *name, Error *err) {
+  LLVMTypeRef params[] = {ptr_ty(e), ptr_ty(e), ptr_ty(e), ptr_ty(e), ptr_ty(e)};
+  int nparams = e->profile ? 5 : 4;
+  LLVMTypeRef fty = LLVMFunctionType(i32_ty(e), params, (unsigned)nparams, 0);
+  LLVMValueRef body = LLVMAddFunction(e->mod, name, fty);
+  LLVMSetLinkage(body, LLVMInternalLinkage);
+  LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, body, "entry");
+  LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(e->ctx, body, "body");
+  LLVMBasicBlockRef bad_ws = LLVMAppendBasicBlockInContext(e->ctx, body, "bad_workspace");
+  LLVMPositionBuilderAtEnd(e->b, bad_ws);
+  LLVMBuildRet(e->b, LLVMConstInt(i32_ty(e), 1, 0));
+  begin_fn(e, body, entry);
   LLVMValueRef wsi = LLVMBuildPtrToInt(e->b, e->ws, i64_ty(e), "");
   LLVMValueRef misaligned = LLVMBuildICmp(
       e->b, LLVMIntNE, LLVMBuildAnd(e->b, wsi, LLVMConstInt(i64_ty(e), 63, 0), ""),
@@ -249,17 +286,33 @@ static Status emit_run(Emit *e, const char *name, Error *err) {
   LLVMValueRef isnull = LLVMBuildICmp(e->b, LLVMIntEQ, wsi, LLVMConstInt(i64_ty(e), 0, 0), "");
   LLVMValueRef wsbad = LLVMBuildOr(e->b, misaligned, isnull, "");
   if (e->plan->workspace_size == 0) wsbad = LLVMConstInt(LLVMInt1TypeInContext(e->ctx), 0, 0);
-  LLVMBuildCondBr(e->b, wsbad, bad_ws, body);
-  LLVMPositionBuilderAtEnd(e->b, body);
-  e->lower.b = e->b;
-  cg_par_begin_body(&e->lower, e->b, LLVMGetParam(e->fn, 3));
+  LLVMBuildCondBr(e->b, wsbad, bad_ws, run);
 
-  for (int i = 0; i < e->g->num_nodes; i++) {
-    LLVMValueRef t0 = e->profile ? cg_prof_now(&e->lower, e->b) : NULL;
-    TRY(emit_node(e, i, e->g->nodes[i], err));
-    if (e->profile) cg_prof_record(&e->lower, e->b, e->times, i, t0, cg_prof_now(&e->lower, e->b));
+  /* The parts, each called in turn; a failing one's status is returned. */
+  LLVMBasicBlockRef body_fail = e->fail;
+  LLVMValueRef body_status = e->fail_block_status;
+  LLVMValueRef body_params[5];
+  for (int i = 0; i < nparams; i++) body_params[i] = LLVMGetParam(body, (unsigned)i);
+  LLVMBasicBlockRef at = run;
+  for (int first = 0; first < e->g->num_nodes; first += RUN_PART_NODES) {
+    int end = e->g->num_nodes - first > RUN_PART_NODES ? first + RUN_PART_NODES : e->g->num_nodes;
+    LLVMValueRef part;
+    TRY(emit_part(e, fty, first, end, &part, err));
+    LLVMPositionBuilderAtEnd(e->b, at);
+    LLVMValueRef st = LLVMBuildCall2(e->b, fty, part, body_params, (unsigned)nparams, "");
+    at = LLVMAppendBasicBlockInContext(e->ctx, body, "");
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntNE, st, LLVMConstInt(i32_ty(e), 0, 0), ""),
+                    body_fail, at);
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(e->b);
+    LLVMAddIncoming(body_status, &st, &here, 1);
   }
-  /* Outputs not written in place by their producer are copied at the end. */
+  /* Back in the body: outputs not written in place by their producer are
+   * copied at the end. */
+  e->fn = body;
+  e->inputs = body_params[0];
+  e->outputs = body_params[1];
+  e->ws = body_params[2];
+  LLVMPositionBuilderAtEnd(e->b, at);
   for (int i = 0; i < e->g->num_outputs; i++) {
     const Value *v = e->g->outputs[i];
     const BufPlace *p = &e->plan->place[v->id];
@@ -327,6 +380,11 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
       "memory plan", "link kernels", "weights", "lowering", "LLVM verify",
       "LLVM optimization", "LLVM codegen", "header"};
   double ms[T_COUNT] = {0}, t0 = cg_now_ms();
+#define PROGRESS(stage, done, total) \
+  do { \
+    if (o->progress) o->progress(o->progress_ctx, stage, done, total); \
+  } while (0)
+  PROGRESS("memory plan", 0, 0);
   Status st = ir_compact(g, err);
   if (st != ST_OK) return st;
   MemPlan plan;
@@ -340,7 +398,7 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
     memplan_free(&plan);
     return st;
   }
-  Emit e = {.g = g, .plan = &plan, .kernel_log = o->print_kernels ? (o->log ? o->log : stderr) : NULL,
+  Emit e = {.opts = o, .g = g, .plan = &plan, .kernel_log = o->print_kernels ? (o->log ? o->log : stderr) : NULL,
             .profile = o->profile};
   if (o->profile && !(e.kernel_desc = calloc((size_t)g->num_nodes + 1, sizeof *e.kernel_desc)))
     st = err_set(err, ST_NOMEM, "out of memory");
@@ -358,9 +416,11 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
   if (st == ST_OK) st = cg_desc_init(&e.desc, e.ctx, e.mod, g, e.weights, err);
   if (st == ST_OK && t.is_host) st = cg_desc_check_layout(&e.desc, td, err);
   t0 = cg_now_ms();
+  PROGRESS("linking kernels", 0, 0);
   if (st == ST_OK) st = cg_link_kernels(e.mod, t.arch, err);
   ms[T_KERNELS] = cg_now_ms() - t0;
   t0 = cg_now_ms();
+  PROGRESS("weights", 0, 0);
   if (st == ST_OK) st = emit_weights(&e, err);
   ms[T_WEIGHTS] = cg_now_ms() - t0;
   t0 = cg_now_ms();
@@ -396,6 +456,7 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
   if (st == ST_OK) cg_finalize_linkage(e.mod, exported, num_exported, t.cpu, t.features);
   ms[T_LOWER] = cg_now_ms() - t0;
   CgEmitTimes et = {0};
+  PROGRESS("LLVM optimization and code generation", 0, 0);
   if (st == ST_OK) st = cg_target_emit(&t, e.mod, o, &et, err);
   ms[T_VERIFY] = et.verify;
   ms[T_OPT] = et.optimize;
@@ -405,6 +466,7 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
     st = cg_write_header(g, &plan, o, o->weights_path ? &winfo : NULL, o->header_path, err);
   ms[T_HEADER] = cg_now_ms() - t0;
   if (st == ST_OK && o->time_stages) print_stage_times(o, ms, stage_names, T_COUNT);
+#undef PROGRESS
   cg_kernel_slots_free(&e.lower);
   cg_desc_free(&e.desc);
   for (int i = 0; e.kernel_desc && i < g->num_nodes; i++) free(e.kernel_desc[i]);

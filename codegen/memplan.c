@@ -109,6 +109,87 @@ static size_t place_first_fit(const Interval *iv, int count, size_t *off) {
   return total;
 }
 
+/* Above this many buffers the first-fit orders (quadratic: every placed
+ * buffer is checked against every earlier one) give way to a linear scan. */
+#define PLAN_FIRST_FIT_MAX 4096
+
+typedef struct Hole {
+  size_t at, bytes;
+} Hole;
+
+/* Linear scan in order of first use, like an allocator: buffers whose last
+ * use is before the next first use are freed into a sorted, coalesced list
+ * of holes, and each new buffer takes the first hole it fits (else the top).
+ * O(n log n + n * holes); iv must be sorted by first use.  Returns the
+ * total, or SIZE_MAX when out of memory. */
+static size_t place_linear_scan(const Interval *iv, int count, size_t *off) {
+  Hole *holes = malloc(sizeof *holes * ((size_t)count + 1));
+  int *live = malloc(sizeof *live * ((size_t)count + 1)); /* min-heap on last use */
+  if (!holes || !live) {
+    free(holes);
+    free(live);
+    return SIZE_MAX;
+  }
+  int nholes = 0, nlive = 0;
+  size_t top = 0;
+  for (int a = 0; a < count; a++) {
+    while (nlive > 0 && iv[live[0]].last < iv[a].first) {
+      int b = live[0], x = live[--nlive], i = 0;
+      for (;;) { /* pop */
+        int c = 2 * i + 1;
+        if (c >= nlive) break;
+        if (c + 1 < nlive && iv[live[c + 1]].last < iv[live[c]].last) c++;
+        if (iv[live[c]].last >= iv[x].last) break;
+        live[i] = live[c];
+        i = c;
+      }
+      if (nlive > 0) live[i] = x;
+      /* Free b's range: insert sorted, merge with its neighbours. */
+      int k = 0;
+      while (k < nholes && holes[k].at < off[b]) k++;
+      memmove(holes + k + 1, holes + k, sizeof *holes * (size_t)(nholes - k));
+      holes[k] = (Hole){off[b], iv[b].bytes};
+      nholes++;
+      if (k + 1 < nholes && holes[k].at + holes[k].bytes == holes[k + 1].at) {
+        holes[k].bytes += holes[k + 1].bytes;
+        memmove(holes + k + 1, holes + k + 2, sizeof *holes * (size_t)(nholes - k - 2));
+        nholes--;
+      }
+      if (k > 0 && holes[k - 1].at + holes[k - 1].bytes == holes[k].at) {
+        holes[k - 1].bytes += holes[k].bytes;
+        memmove(holes + k, holes + k + 1, sizeof *holes * (size_t)(nholes - k - 1));
+        nholes--;
+      }
+    }
+    int k = 0;
+    while (k < nholes && holes[k].bytes < iv[a].bytes) k++;
+    if (k < nholes) {
+      off[a] = holes[k].at;
+      holes[k].at += iv[a].bytes;
+      holes[k].bytes -= iv[a].bytes;
+      if (!holes[k].bytes) {
+        memmove(holes + k, holes + k + 1, sizeof *holes * (size_t)(nholes - k - 1));
+        nholes--;
+      }
+    } else if (nholes > 0 && holes[nholes - 1].at + holes[nholes - 1].bytes == top) {
+      off[a] = holes[--nholes].at; /* the top hole grows */
+      top = off[a] + iv[a].bytes;
+    } else {
+      off[a] = top;
+      top += iv[a].bytes;
+    }
+    int i = nlive++; /* push a */
+    while (i > 0 && iv[live[(i - 1) / 2]].last > iv[a].last) {
+      live[i] = live[(i - 1) / 2];
+      i = (i - 1) / 2;
+    }
+    live[i] = a;
+  }
+  free(holes);
+  free(live);
+  return top;
+}
+
 static Status build_plan(const Graph *g, bool in_place, MemPlan *plan, Error *err) {
   memset(plan, 0, sizeof *plan);
   int nv = g->num_values, nn = g->num_nodes;
@@ -229,9 +310,14 @@ static Status build_plan(const Graph *g, bool in_place, MemPlan *plan, Error *er
   int (*const orders[])(const void *, const void *) = {by_size_desc, by_lifetime_desc,
                                                         by_first_use};
   size_t total = SIZE_MAX;
-  for (size_t k = 0; k < sizeof orders / sizeof orders[0]; k++) {
+  bool large = count > PLAN_FIRST_FIT_MAX;
+  for (size_t k = large ? 2 : 0; k < sizeof orders / sizeof orders[0]; k++) {
     qsort(iv, (size_t)count, sizeof *iv, orders[k]);
-    size_t t = place_first_fit(iv, count, off);
+    size_t t = large ? place_linear_scan(iv, count, off) : place_first_fit(iv, count, off);
+    if (t == SIZE_MAX) {
+      free(iv); free(off); free(best_off); free(best_iv);
+      return err_set(err, ST_NOMEM, "out of memory planning memory");
+    }
     if (t < total) {
       total = t;
       memcpy(best_iv, iv, (size_t)count * sizeof *iv);
@@ -245,11 +331,24 @@ static Status build_plan(const Graph *g, bool in_place, MemPlan *plan, Error *er
   }
   /* Lower bound: peak of live bytes over node steps. */
   size_t peak = 0;
-  for (int k = 0; k <= nn; k++) {
-    size_t live = 0;
-    for (int a = 0; a < count; a++)
-      if (iv[a].first <= k && k <= iv[a].last) live += iv[a].bytes;
-    if (live > peak) peak = live;
+  {
+    /* Sweep of +bytes at first use, -bytes after last use (long long:
+     * the running sum never goes below zero, the steps may). */
+    long long *delta = calloc((size_t)nn + 3, sizeof *delta);
+    if (!delta) {
+      free(iv); free(off); free(best_off); free(best_iv);
+      return err_set(err, ST_NOMEM, "out of memory planning memory");
+    }
+    for (int a = 0; a < count; a++) {
+      delta[iv[a].first] += (long long)iv[a].bytes;
+      delta[iv[a].last + 1] -= (long long)iv[a].bytes;
+    }
+    long long live = 0;
+    for (int k = 0; k <= nn; k++) {
+      live += delta[k];
+      if ((size_t)live > peak) peak = (size_t)live;
+    }
+    free(delta);
   }
   /* Aliases take their root's place, plus the offsets along the chain
    * (summed first: a chain may run through values resolved later). */

@@ -78,13 +78,16 @@ Status cmd_compile(const CliOptions *o, Error *err) {
   outputs_init(&outs);
   CompileOutputs w = {0};
   Graph *g = NULL;
+  DrvProgress *progress = drv_progress_begin(o);
   Status st = drv_guard_inputs(o, &outs, err);
   if (st == ST_OK) st = add_outputs(output, header, weights, &outs, &w, err);
+  drv_progress(progress, "loading the model", 0, 0);
   const char *object = w.object;
   if (st == ST_OK && shared) st = outputs_scratch(&outs, w.object, "model.o", &object, err);
   if (st == ST_OK) st = drv_load(o, &outs, &g, err);
   PipelineOptions po;
   drv_pipeline_options(o, &po);
+  drv_progress(progress, "passes", 0, 0);
   if (st == ST_OK) st = pass_run_pipeline(g, &po, err);
   if (st == ST_OK) st = drv_check_static(g, err);
   if (st == ST_OK) {
@@ -110,11 +113,16 @@ Status cmd_compile(const CliOptions *o, Error *err) {
         .time_stages = o->time_passes,
         .log = stderr,
     };
+    co.progress = progress ? drv_progress : NULL;
+    co.progress_ctx = progress;
     st = cg_compile(g, &co, err);
+    drv_progress_end(progress); /* before the C compiler may print */
+    progress = NULL;
     if (st == ST_OK && shared)
       st = drv_link_shared(o->target, object, w.object, !o->sanitize_address && !o->sanitize_thread,
                            NULL, err);
   }
+  drv_progress_end(progress);
   if (st == ST_OK) st = outputs_commit(&outs, err);
   outputs_free(&outs);
   ir_graph_free(g);

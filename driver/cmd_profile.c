@@ -135,7 +135,12 @@ static Status build(const CliOptions *o, Graph *g, Lib *l, Error *err) {
                   .emit = CG_EMIT_OBJ, .output_path = obj, .header_path = hdr,
                   .model_path = o->model, .reference_kernels_only = o->reference_kernels,
                   .min_task_ns = o->min_task_us * 1000.0, .profile = true, .log = stderr};
-  TRY(cg_compile(g, &co, err));
+  DrvProgress *progress = drv_progress_begin(o);
+  co.progress = progress ? drv_progress : NULL;
+  co.progress_ctx = progress;
+  Status st = cg_compile(g, &co, err);
+  drv_progress_end(progress);
+  TRY(st);
   TRY(drv_link_shared(NULL, obj, so, true, NULL, err));
   FILE *f = fopen(hdr, "r");
   if (!f) return err_set(err, ST_IO, "%s: cannot read", hdr);

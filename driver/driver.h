@@ -9,6 +9,7 @@
  *                 beside their place and renamed there only on success
  *   llvm_fatal.c  LLVM's fatal errors become onnxc errors
  *   link.c        --emit=shared: the object linked by the system's C compiler
+ *   progress.c    the progress line on a terminal
  *   model.c       load a model and run the pass pipeline with the CLI's flags
  *   tensors.c     input files (.npy / TensorProto .pb), random inputs,
  *                 output statistics, output file names, tolerance checks
@@ -98,6 +99,7 @@ typedef struct CliOptions {
   int num_print_after;
   bool print_after_all;
   bool time_passes;
+  bool quiet;             /* --quiet: no progress line */
   bool verify_each;
   const char *stop_after;
   size_t max_tensor_bytes; /* --max-tensor-bytes */
@@ -193,6 +195,14 @@ void drv_install_llvm_fatal_handler(void);
  * $CC, else cc (host) or <arch>-linux-gnu-gcc (--target another arch).
  * strict: no undefined symbols left (off for sanitized objects).  The
  * compiler's messages go to log_path, or to stderr when it is NULL. */
+/* progress.c: the progress line of compile and profile on a terminal.
+ * drv_progress_begin returns the callback's context, or NULL (no line:
+ * --quiet, or stderr is not a terminal); drv_progress_end clears the line. */
+typedef struct DrvProgress DrvProgress;
+DrvProgress *drv_progress_begin(const CliOptions *o);
+void drv_progress(void *ctx, const char *stage, long done, long total);
+void drv_progress_end(DrvProgress *p);
+
 Status drv_link_shared(const char *triple, const char *object, const char *output, bool strict,
                        const char *log_path, Error *err);
 

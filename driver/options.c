@@ -202,6 +202,7 @@ static Status apply_flag(CliOptions *o, FlagId id, const char *flag, const char 
   case FL_PRINT_AFTER: return add_to_list(flag, o->print_after, &o->num_print_after, v, err);
   case FL_PRINT_AFTER_ALL: o->print_after_all = true; return ST_OK;
   case FL_TIME_PASSES: o->time_passes = true; return ST_OK;
+  case FL_QUIET: o->quiet = true; return ST_OK;
   case FL_VERIFY_EACH: o->verify_each = true; return ST_OK;
   case FL_NO_VERIFY_EACH: o->verify_each = false; return ST_OK;
   case FL_STOP_AFTER:

@@ -403,6 +403,35 @@ Status ir_compact(Graph *g, Error *err) {
 
 /* Kahn's algorithm keyed on current order so that an already sorted graph
  * is left exactly as it is. */
+/* A binary min-heap of node indices (ir_toposort). */
+typedef struct IntHeap {
+  int *v;
+  int n;
+} IntHeap;
+
+static void heap_push(IntHeap *h, int x) {
+  int i = h->n++;
+  while (i > 0 && h->v[(i - 1) / 2] > x) {
+    h->v[i] = h->v[(i - 1) / 2];
+    i = (i - 1) / 2;
+  }
+  h->v[i] = x;
+}
+
+static int heap_pop(IntHeap *h) {
+  int top = h->v[0], x = h->v[--h->n], i = 0;
+  for (;;) {
+    int c = 2 * i + 1;
+    if (c >= h->n) break;
+    if (c + 1 < h->n && h->v[c + 1] < h->v[c]) c++;
+    if (h->v[c] >= x) break;
+    h->v[i] = h->v[c];
+    i = c;
+  }
+  h->v[i] = x;
+  return top;
+}
+
 Status ir_toposort(Graph *g, Error *err) {
   int nn = g->num_nodes, nv = g->num_values;
   for (int i = 0; i < nv; i++) g->values[i]->id = i;
@@ -448,30 +477,66 @@ Status ir_toposort(Graph *g, Error *err) {
       pending[i]++;
     }
   }
-  /* Repeated scans in original order: O(n * depth) worst case but stable;
-   * for sorted input it finishes in one sweep. */
+  /* The order of repeated scans in original order (stable: sorted input
+   * keeps its order), without the scans: a node that becomes ready behind
+   * the scan position joins this sweep (`now`), one before it the next
+   * sweep (`later`); each sweep takes its nodes in index order.  Consumer
+   * edges in CSR form make it O(E log n). */
   int placed = 0;
-  bool progress = true;
-  while (placed < nn && progress) {
-    progress = false;
-    for (int i = 0; i < nn; i++) {
-      if (done[i] || pending[i]) continue;
-      done[i] = 1;
-      order[placed++] = i;
-      progress = true;
-      Node *n = g->nodes[i];
-      for (int j = 0; j < n->num_outputs; j++) {
-        Value *o = n->outputs[j];
-        if (!o) continue;
-        for (int c = 0; c < nn; c++) {
-          if (done[c]) continue;
-          Node *m = g->nodes[c];
-          for (int q = 0; q < m->num_inputs; q++)
-            if (m->inputs[q] == o) pending[c]--;
-        }
-      }
+  int *edge_start = calloc((size_t)nn + 2, sizeof(int));
+  int *edges = NULL, *fill = NULL;
+  IntHeap now = {0}, later = {0};
+  if (!edge_start) {
+    st = err_set(err, ST_NOMEM, "out of memory");
+    goto out;
+  }
+  for (int i = 0; i < nn; i++) {
+    Node *n = g->nodes[i];
+    for (int j = 0; j < n->num_inputs; j++) {
+      Value *in = n->inputs[j];
+      if (in && !in->is_input && !in->data) edge_start[producer[in->id] + 1]++;
     }
   }
+  for (int i = 0; i < nn; i++) edge_start[i + 1] += edge_start[i];
+  edges = malloc(sizeof(int) * ((size_t)edge_start[nn] + 1));
+  fill = malloc(sizeof(int) * ((size_t)nn + 1));
+  now.v = malloc(sizeof(int) * ((size_t)nn + 1));
+  later.v = malloc(sizeof(int) * ((size_t)nn + 1));
+  if (!edges || !fill || !now.v || !later.v) {
+    st = err_set(err, ST_NOMEM, "out of memory");
+    goto sorted_out;
+  }
+  memcpy(fill, edge_start, sizeof(int) * (size_t)nn);
+  for (int i = 0; i < nn; i++) {
+    Node *n = g->nodes[i];
+    for (int j = 0; j < n->num_inputs; j++) {
+      Value *in = n->inputs[j];
+      if (in && !in->is_input && !in->data) edges[fill[producer[in->id]]++] = i;
+    }
+  }
+  for (int i = 0; i < nn; i++)
+    if (!pending[i]) heap_push(&now, i);
+  while (now.n > 0) {
+    while (now.n > 0) {
+      int i = heap_pop(&now);
+      done[i] = 1;
+      order[placed++] = i;
+      for (int e = edge_start[i]; e < edge_start[i + 1]; e++) {
+        int c = edges[e];
+        if (--pending[c] == 0) heap_push(c > i ? &now : &later, c);
+      }
+    }
+    IntHeap t = now;
+    now = later;
+    later = t;
+  }
+sorted_out:
+  free(edge_start);
+  free(edges);
+  free(fill);
+  free(now.v);
+  free(later.v);
+  if (st != ST_OK) goto out;
   if (placed < nn) {
     for (int i = 0; i < nn; i++)
       if (!done[i]) {

@@ -35,7 +35,21 @@ typedef struct FeBuild {
   int nnodes;
   int depth, max_depth;
   bool overflow;
+  const int *uses; /* per value id: live uses (nodes and graph outputs) */
+  int *live;       /* Fenwick tree over schedule positions: 1 where a live node is */
+  int nlive;       /* its size (positions) */
 } FeBuild;
+
+/* Fenwick tree: add d at position pos; live nodes in positions [0, pos]. */
+static void live_add(int *t, int n, int pos, int d) {
+  for (int i = pos + 1; i <= n; i += i & -i) t[i] += d;
+}
+
+static int live_upto(const int *t, int pos) {
+  int s = 0;
+  for (int i = pos + 1; i > 0; i -= i & -i) s += t[i];
+  return s;
+}
 
 static bool is_f32(const Value *v) { return v && v->dtype == DT_FLOAT32 && ir_value_is_static(v); }
 
@@ -163,7 +177,7 @@ static void fe_grow(FeBuild *fb, Node *n, int code, const float prm[2], int nops
     int pc, pn;
     float pp[2] = {0, 0};
     if (p && !v->is_output && fb->nnodes < FE_MAX_OPS && same_shape(v, fb->root) &&
-        ir_use_count(fb->g, v) == 1 && fe_classify(p, &pc, pp, &pn))
+        fb->uses[v->id] == 1 && fe_classify(p, &pc, pp, &pn))
       fe_grow(fb, p, pc, pp, pn);
     else
       fe_load(fb, v);
@@ -179,6 +193,14 @@ static void fe_grow(FeBuild *fb, Node *n, int code, const float prm[2], int nops
     for (int i = 0; i < np; i++) fb->params[fb->nparams++] = prm[i];
   }
   fe_emit(fb, code, arg);
+}
+
+/* The tree's nodes stop using their inputs, the fused node starts. */
+static void fe_update_uses(const FeBuild *fb, int *uses) {
+  for (int i = 0; i < fb->nnodes; i++)
+    for (int j = 0; j < fb->nodes[i]->num_inputs; j++)
+      if (fb->nodes[i]->inputs[j]) uses[fb->nodes[i]->inputs[j]->id]--;
+  for (int i = 0; i < fb->ninputs; i++) uses[fb->inputs[i]->id]++;
 }
 
 static Status fe_commit(Graph *g, Node *root, FeBuild *fb, Error *err) {
@@ -203,7 +225,11 @@ static Status fe_commit(Graph *g, Node *root, FeBuild *fb, Error *err) {
   int rank = out->rank;
   int64_t dims[IR_MAX_RANK];
   memcpy(dims, out->dims, sizeof dims);
-  for (int i = 0; i < fb->nnodes; i++) fb->nodes[i]->dead = true;
+  for (int i = 0; i < fb->nnodes; i++) {
+    fb->nodes[i]->dead = true;
+    /* The root's position now holds the fused node. */
+    if (fb->nodes[i] != root) live_add(fb->live, fb->nlive, fb->nodes[i]->id, -1);
+  }
   root->outputs[0] = NULL;
   ir_node_set_output(f, 0, out);
   TRY(ops_infer_node(g, f, err));
@@ -223,31 +249,64 @@ static bool fe_contiguous(const Graph *g, const FeBuild *fb, int root_pos) {
     if (p < 0 || p > root_pos || g->nodes[p] != fb->nodes[k]) return false;
     if (p < lo) lo = p;
   }
-  int live = 0;
-  for (int p = lo; p <= root_pos; p++) live += !g->nodes[p]->dead;
+  int live = live_upto(fb->live, root_pos) - (lo > 0 ? live_upto(fb->live, lo - 1) : 0);
   return live == fb->nnodes;
 }
 
 Status pass_fuse_elementwise(Graph *g, Error *err) {
   int count = g->num_nodes;
   for (int i = 0; i < count; i++) g->nodes[i]->id = i;
+  /* Use counts once, kept current as trees fuse (ir_use_count per operand
+   * would make the pass quadratic in the graph's size). */
+  for (int i = 0; i < g->num_values; i++) g->values[i]->id = i;
+  int *uses = calloc((size_t)g->num_values + 1, sizeof *uses);
+  if (!uses) return err_set(err, ST_NOMEM, "out of memory in fuse-elementwise");
+  for (int i = 0; i < count; i++) {
+    const Node *n = g->nodes[i];
+    if (n->dead) continue;
+    for (int j = 0; j < n->num_inputs; j++)
+      if (n->inputs[j]) uses[n->inputs[j]->id]++;
+  }
+  for (int i = 0; i < g->num_outputs; i++) uses[g->outputs[i]->id]++;
+  int *live = calloc((size_t)count + 1, sizeof *live);
+  if (!live) {
+    free(uses);
+    return err_set(err, ST_NOMEM, "out of memory in fuse-elementwise");
+  }
+  for (int i = 0; i < count; i++)
+    if (!g->nodes[i]->dead) live_add(live, count, i, 1);
   for (int i = count - 1; i >= 0; i--) {
     Node *n = g->nodes[i];
     int code, nops;
     float prm[2] = {0, 0};
     if (n->dead || !fe_classify(n, &code, prm, &nops)) continue;
     FeBuild *fb = calloc(1, sizeof *fb);
-    if (!fb) return err_set(err, ST_NOMEM, "out of memory in fuse-elementwise");
+    if (!fb) {
+      free(uses);
+      free(live);
+      return err_set(err, ST_NOMEM, "out of memory in fuse-elementwise");
+    }
     fb->g = g;
+    fb->uses = uses;
+    fb->live = live;
+    fb->nlive = count;
     fb->root = n->outputs[0];
     fe_grow(fb, n, code, prm, nops);
     Status s = ST_OK;
     if (!fb->overflow && fb->nnodes >= 2 && fb->ninputs <= FE_MAX_INPUTS &&
-        fb->max_depth <= FE_MAX_STACK && fe_contiguous(g, fb, i))
+        fb->max_depth <= FE_MAX_STACK && fe_contiguous(g, fb, i)) {
+      fe_update_uses(fb, uses);
       s = fe_commit(g, n, fb, err);
+    }
     free(fb);
-    if (s != ST_OK) return s;
+    if (s != ST_OK) {
+      free(uses);
+      free(live);
+      return s;
+    }
   }
+  free(uses);
+  free(live);
   TRY(ir_compact(g, err));
   return ir_toposort(g, err);
 }

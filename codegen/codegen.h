@@ -66,6 +66,9 @@ typedef struct CgOptions {
   bool sanitize_thread;       /* instrument the code with ThreadSanitizer (tests of the
                                 parallel hook: link with -fsanitize=thread) */
   bool time_stages;           /* --time-passes: each backend stage's wall time to log */
+  bool release_weights;       /* the graph's adopted weights may be freed once they are in
+                                the LLVM module (ir_graph_release_adopted): the caller
+                                only frees the graph afterwards */
   /* Called at each stage ("lowering" with nodes done / total, others with
    * total 0) for a progress display; NULL: none. */
   void (*progress)(void *ctx, const char *stage, long done, long total);

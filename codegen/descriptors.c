@@ -17,11 +17,13 @@ static LLVMValueRef ci8(CgDesc *d, int v) { return LLVMConstInt(i8t(d), (unsigne
 static LLVMValueRef cnull(CgDesc *d) { return LLVMConstNull(ptrt(d)); }
 
 Status cg_desc_init(CgDesc *d, LLVMContextRef ctx, LLVMModuleRef mod, const Graph *g,
-                    LLVMValueRef *weights, Error *err) {
+                    LLVMValueRef (*weight)(void *ctx, const Value *v), void *weight_ctx,
+                    Error *err) {
   memset(d, 0, sizeof *d);
   d->ctx = ctx;
   d->mod = mod;
-  d->weights = weights;
+  d->weight = weight;
+  d->weight_ctx = weight_ctx;
   d->num_values = g->num_values;
   d->value_globals = calloc((size_t)g->num_values + 1, sizeof(LLVMValueRef));
   if (!d->value_globals) return err_set(err, ST_NOMEM, "out of memory");
@@ -121,7 +123,7 @@ static LLVMValueRef value_global(CgDesc *d, const Value *v) {
       ci32(d, v->rank),
       dims_const(d, dims),
       LLVMConstArray2(ptrt(d), nullptrs, IR_MAX_RANK),
-      v->data && d->weights[v->id] ? d->weights[v->id] : cnull(d),
+      v->data ? d->weight(d->weight_ctx, v) : cnull(d),
       cnull(d),
       cnull(d),
       ci8(d, v->is_input),

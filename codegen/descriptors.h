@@ -22,13 +22,16 @@ typedef struct CgDesc {
   LLVMModuleRef mod;
   LLVMTypeRef value_ty, node_ty, attr_ty, tensor_ty;
   LLVMValueRef *value_globals; /* by Value.id, created lazily */
-  LLVMValueRef *weights;       /* by Value.id: constant data globals (or NULL) */
+  /* The global holding constant v's data, made on first use (emit.c). */
+  LLVMValueRef (*weight)(void *ctx, const Value *v);
+  void *weight_ctx;
   int num_values;
   int counter;                 /* for unique private names */
 } CgDesc;
 
 Status cg_desc_init(CgDesc *d, LLVMContextRef ctx, LLVMModuleRef mod, const Graph *g,
-                    LLVMValueRef *weights, Error *err);
+                    LLVMValueRef (*weight)(void *ctx, const Value *v), void *weight_ctx,
+                    Error *err);
 void cg_desc_free(CgDesc *d);
 /* Checks the mirrored layouts against this compiler's struct layout (only
  * meaningful when the target's data layout is the host's). */

@@ -41,30 +41,38 @@ typedef struct Emit {
   LLVMValueRef times;                 /* the body's times parameter (--profile) */
   char **kernel_desc;                 /* by node index: the path it takes */
   const CgOptions *opts;
+  /* The node's constant inputs as placeholders until its lowering is done
+   * (resolve_pending): a weight the lowering re-packs from the graph never
+   * gets a module copy of its original layout. */
+  bool defer_weights;
+  int num_pending;
+  LLVMValueRef pending[64];
+  const Value *pending_value[64];
 } Emit;
 
 static LLVMTypeRef ptr_ty(Emit *e) { return LLVMPointerTypeInContext(e->ctx, 0); }
 static LLVMTypeRef i32_ty(Emit *e) { return LLVMInt32TypeInContext(e->ctx); }
 static LLVMTypeRef i64_ty(Emit *e) { return LLVMInt64TypeInContext(e->ctx); }
 
-static Status emit_weights(Emit *e, Error *err) {
-  const Graph *g = e->g;
-  for (int i = 0; i < g->num_values; i++) {
-    const Value *v = g->values[i];
-    if (!v->data) continue;
-    size_t nb = ir_value_nbytes(v);
-    char name[64];
-    snprintf(name, sizeof name, "onnxc.weight.%d", i);
-    LLVMValueRef init = LLVMConstStringInContext2(e->ctx, v->data, nb ? nb : 1, 1);
-    LLVMValueRef gv = LLVMAddGlobal(e->mod, LLVMTypeOf(init), name);
-    LLVMSetInitializer(gv, init);
-    LLVMSetGlobalConstant(gv, 1);
-    LLVMSetLinkage(gv, LLVMPrivateLinkage);
-    LLVMSetAlignment(gv, 64);
-    e->weights[i] = gv;
-  }
-  (void)err;
-  return ST_OK;
+/* The private global holding constant v's data, made when first used:
+ * weights that a lowering re-packs into its own layout (GEMM panels, conv
+ * filters) never get a copy of their original layout in the module, which
+ * keeps the compiler's peak memory near the weights' size. */
+static LLVMValueRef weight_global(void *ctx, const Value *v) {
+  Emit *e = ctx;
+  if (!v || !v->data) return NULL;
+  if (e->weights[v->id]) return e->weights[v->id];
+  size_t nb = ir_value_nbytes(v);
+  char name[64];
+  snprintf(name, sizeof name, "onnxc.weight.%d", v->id);
+  LLVMValueRef init = LLVMConstStringInContext2(e->ctx, v->data, nb ? nb : 1, 1);
+  LLVMValueRef gv = LLVMAddGlobal(e->mod, LLVMTypeOf(init), name);
+  LLVMSetInitializer(gv, init);
+  LLVMSetGlobalConstant(gv, 1);
+  LLVMSetLinkage(gv, LLVMPrivateLinkage);
+  LLVMSetAlignment(gv, 64);
+  e->weights[v->id] = gv;
+  return gv;
 }
 
 /* Pointer to the storage of v inside the run function. */
@@ -76,7 +84,13 @@ static LLVMValueRef value_ptr(Emit *e, const Value *v) {
   case BUF_CONST: {
     int id = v->id;
     while (e->plan->place[id].alias_of >= 0) id = e->plan->place[id].alias_of;
-    base = e->weights[id];
+    if (e->defer_weights && e->num_pending < 64 && e->g->values[id]->data) {
+      base = LLVMAddGlobal(e->mod, LLVMInt8TypeInContext(e->ctx), "onnxc.pending_weight");
+      e->pending[e->num_pending] = base;
+      e->pending_value[e->num_pending++] = e->g->values[id];
+    } else {
+      base = weight_global(e, e->g->values[id]);
+    }
     if (!base) return LLVMConstNull(ptr_ty(e));
     break;
   }
@@ -133,6 +147,17 @@ static void note_kernel(Emit *e, int k, const Node *n, bool handled, const char 
   }
 }
 
+/* The placeholders of this node's constant inputs: the ones its code uses
+ * become the weights' globals, the others go. */
+static void resolve_pending(Emit *e) {
+  for (int i = 0; i < e->num_pending; i++) {
+    LLVMValueRef ph = e->pending[i];
+    if (LLVMGetFirstUse(ph)) LLVMReplaceAllUsesWith(ph, weight_global(e, e->pending_value[i]));
+    LLVMDeleteGlobal(ph);
+  }
+  e->num_pending = 0;
+}
+
 static Status emit_node(Emit *e, int k, const Node *n, Error *err) {
   /* Loop bodies are nested graphs that only the evaluator runs; a Loop left
    * after constant folding depends on run-time data. */
@@ -150,13 +175,18 @@ static Status emit_node(Emit *e, int k, const Node *n, Error *err) {
   LLVMValueRef inp[64], outp[64];
   if (n->num_inputs > 64 || n->num_outputs > 64)
     return err_set(err, ST_UNSUPPORTED, "node \"%s\" has more than 64 inputs or outputs", n->name);
+  e->defer_weights = true;
+  e->num_pending = 0;
   for (int i = 0; i < n->num_inputs; i++) inp[i] = n->inputs[i] ? value_ptr(e, n->inputs[i]) : NULL;
+  e->defer_weights = false;
   for (int i = 0; i < n->num_outputs; i++) outp[i] = n->outputs[i] ? value_ptr(e, n->outputs[i]) : NULL;
   bool handled = false;
   e->lower.b = e->b;
   e->lower.run_fn = e->fn;
   e->lower.par_last = (CgParInfo){0};
-  TRY(cg_lower_node(&e->lower, n, inp, outp, &handled, err));
+  Status lowered = cg_lower_node(&e->lower, n, inp, outp, &handled, err);
+  if (lowered != ST_OK || handled) resolve_pending(e);
+  TRY(lowered);
   char how[64];
   describe_kernel(handled, &e->lower.par_last, how, sizeof how);
   note_kernel(e, k, n, handled, how);
@@ -209,6 +239,7 @@ static Status emit_node(Emit *e, int k, const Node *n, Error *err) {
   LLVMValueRef two = LLVMConstInt(i32_ty(e), 2, 0);
   LLVMAddIncoming(e->fail_block_status, &two, &here, 1);
   LLVMPositionBuilderAtEnd(e->b, next);
+  resolve_pending(e);
   return ST_OK;
 }
 
@@ -361,13 +392,14 @@ void cg_sanitize_identifier(const char *in, char *out, size_t size) {
 }
 
 /* --time-passes: the backend's stages after the pass table. */
-static void print_stage_times(const CgOptions *o, const double *ms, const char *const *names,
-                              int count) {
+static void print_stage_times(const CgOptions *o, const double *ms, const double *mb,
+                              const char *const *names, int count) {
   FILE *log = o->log ? o->log : stderr;
   double total = 0;
-  fprintf(log, "; %-18s %10s\n", "backend stage", "ms");
+  fprintf(log, "; %-18s %10s %14s\n", "backend stage", "ms", "peak RSS MB");
   for (int i = 0; i < count; i++) {
-    fprintf(log, "; %-18s %10.1f\n", names[i], ms[i]);
+    if (mb[i] > 0) fprintf(log, "; %-18s %10.1f %14.0f\n", names[i], ms[i], mb[i]);
+    else fprintf(log, "; %-18s %10s %14s\n", names[i], "-", "-"); /* a stage not run */
     total += ms[i];
   }
   fprintf(log, "; %-18s %10.1f\n", "backend total", total);
@@ -377,9 +409,9 @@ static void print_stage_times(const CgOptions *o, const double *ms, const char *
 Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
   enum { T_PLAN, T_KERNELS, T_WEIGHTS, T_LOWER, T_VERIFY, T_OPT, T_CODEGEN, T_HEADER, T_COUNT };
   static const char *const stage_names[T_COUNT] = {
-      "memory plan", "link kernels", "weights", "lowering", "LLVM verify",
+      "memory plan", "link kernels", "weights file", "lowering", "LLVM verify",
       "LLVM optimization", "LLVM codegen", "header"};
-  double ms[T_COUNT] = {0}, t0 = cg_now_ms();
+  double ms[T_COUNT] = {0}, mb[T_COUNT] = {0}, t0 = cg_now_ms();
 #define PROGRESS(stage, done, total) \
   do { \
     if (o->progress) o->progress(o->progress_ctx, stage, done, total); \
@@ -390,6 +422,7 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
   MemPlan plan;
   TRY(memplan_build(g, &plan, err));
   ms[T_PLAN] = cg_now_ms() - t0;
+  mb[T_PLAN] = cg_peak_mb();
   if (o->print_memory_plan) memplan_print(g, &plan, o->log ? o->log : stderr);
 
   CgTarget t;
@@ -413,16 +446,13 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
   LLVMDisposeMessage(layout);
   LLVMSetTarget(e.mod, t.triple);
   if (!e.weights) st = err_set(err, ST_NOMEM, "out of memory");
-  if (st == ST_OK) st = cg_desc_init(&e.desc, e.ctx, e.mod, g, e.weights, err);
+  if (st == ST_OK) st = cg_desc_init(&e.desc, e.ctx, e.mod, g, weight_global, &e, err);
   if (st == ST_OK && t.is_host) st = cg_desc_check_layout(&e.desc, td, err);
   t0 = cg_now_ms();
   PROGRESS("linking kernels", 0, 0);
   if (st == ST_OK) st = cg_link_kernels(e.mod, t.arch, err);
   ms[T_KERNELS] = cg_now_ms() - t0;
-  t0 = cg_now_ms();
-  PROGRESS("weights", 0, 0);
-  if (st == ST_OK) st = emit_weights(&e, err);
-  ms[T_WEIGHTS] = cg_now_ms() - t0;
+  mb[T_KERNELS] = cg_peak_mb();
   t0 = cg_now_ms();
   e.lower = (CgCtx){.ctx = e.ctx, .mod = e.mod, .td = td, .g = g, .counter = 0,
                     .reference_only = o->reference_kernels_only, .min_task_ns = o->min_task_ns};
@@ -445,7 +475,11 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
   if (st == ST_OK && o->weights_path) {
     LLVMValueRef body = e.fn;
     bool body_takes_weights = false;
+    double tw = cg_now_ms();
+    PROGRESS("weights file", 0, 0);
     st = cg_externalize_weights(e.mod, o->weights_path, &body, &body_takes_weights, &winfo, err);
+    ms[T_WEIGHTS] = cg_now_ms() - tw;
+    mb[T_WEIGHTS] = cg_peak_mb();
     if (st == ST_OK)
       cg_emit_weights_entries(e.mod, o->prefix, body, body_takes_weights, o->profile, &winfo);
   } else if (st == ST_OK) {
@@ -454,18 +488,27 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
   }
   if (st == ST_OK && o->profile) cg_prof_emit_tables(&e.lower, o->prefix, (const char *const *)e.kernel_desc);
   if (st == ST_OK) cg_finalize_linkage(e.mod, exported, num_exported, t.cpu, t.features);
-  ms[T_LOWER] = cg_now_ms() - t0;
+  /* The module holds every weight it needs now, as constants or packed
+   * panels: the graph's copies would only add to the peak of code
+   * generation, which copies the module's data once more. */
+  if (st == ST_OK && o->release_weights) ir_graph_release_adopted(g);
+  ms[T_LOWER] = cg_now_ms() - t0 - ms[T_WEIGHTS];
+  mb[T_LOWER] = cg_peak_mb();
   CgEmitTimes et = {0};
   PROGRESS("LLVM optimization and code generation", 0, 0);
   if (st == ST_OK) st = cg_target_emit(&t, e.mod, o, &et, err);
   ms[T_VERIFY] = et.verify;
   ms[T_OPT] = et.optimize;
   ms[T_CODEGEN] = et.codegen;
+  mb[T_VERIFY] = et.verify_mb;
+  mb[T_OPT] = et.optimize_mb;
+  mb[T_CODEGEN] = et.codegen_mb;
   t0 = cg_now_ms();
   if (st == ST_OK && o->header_path)
     st = cg_write_header(g, &plan, o, o->weights_path ? &winfo : NULL, o->header_path, err);
   ms[T_HEADER] = cg_now_ms() - t0;
-  if (st == ST_OK && o->time_stages) print_stage_times(o, ms, stage_names, T_COUNT);
+  mb[T_HEADER] = cg_peak_mb();
+  if (st == ST_OK && o->time_stages) print_stage_times(o, ms, mb, stage_names, T_COUNT);
 #undef PROGRESS
   cg_kernel_slots_free(&e.lower);
   cg_desc_free(&e.desc);

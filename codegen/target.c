@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "../targets/target_check.h"
@@ -89,6 +90,12 @@ double cg_now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
+double cg_peak_mb(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  return (double)ru.ru_maxrss / 1024.0; /* KiB on Linux */
+}
+
 Status cg_target_emit(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, CgEmitTimes *times,
                       Error *err) {
   CgEmitTimes ignored;
@@ -112,6 +119,7 @@ static Status emit_checked(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, C
   double t0 = cg_now_ms();
   bool bad = LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg);
   tm->verify = cg_now_ms() - t0;
+  tm->verify_mb = cg_peak_mb();
   if (bad) {
     err_set(err, ST_INTERNAL, "generated LLVM module does not verify: %.1500s", msg ? msg : "");
     LLVMDisposeMessage(msg);
@@ -138,6 +146,7 @@ static Status emit_checked(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, C
   t0 = cg_now_ms();
   LLVMErrorRef e = LLVMRunPasses(mod, pipeline, t->tm, pbo);
   tm->optimize = cg_now_ms() - t0;
+  tm->optimize_mb = cg_peak_mb();
   LLVMDisposePassBuilderOptions(pbo);
   if (e) {
     char *m = LLVMGetErrorMessage(e);
@@ -157,6 +166,7 @@ static Status emit_checked(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, C
   t0 = cg_now_ms();
   bad = LLVMTargetMachineEmitToFile(t->tm, mod, o->output_path, ft, &msg);
   tm->codegen = cg_now_ms() - t0;
+  tm->codegen_mb = cg_peak_mb();
   if (bad) {
     err_set(err, ST_IO, "%s: %s", o->output_path, msg ? msg : "cannot emit");
     LLVMDisposeMessage(msg);

@@ -26,6 +26,7 @@ void cg_target_dispose(CgTarget *t);
 /* Wall times of cg_target_emit's steps, in ms. */
 typedef struct CgEmitTimes {
   double verify, optimize, codegen;
+  double verify_mb, optimize_mb, codegen_mb; /* the process's peak RSS after each */
 } CgEmitTimes;
 
 /* Verifies, optimizes at o->opt_level, then writes o->output_path;
@@ -34,5 +35,7 @@ Status cg_target_emit(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, CgEmit
                       Error *err);
 /* CLOCK_MONOTONIC in ms, for the stage times. */
 double cg_now_ms(void);
+/* The process's peak resident memory so far, in MB. */
+double cg_peak_mb(void);
 
 #endif

@@ -111,6 +111,7 @@ Status cmd_compile(const CliOptions *o, Error *err) {
         .min_task_ns = o->min_task_us * 1000.0,
         .profile = o->profile,
         .time_stages = o->time_passes,
+        .release_weights = true, /* g is only freed after this */
         .log = stderr,
     };
     co.progress = progress ? drv_progress : NULL;

@@ -456,8 +456,19 @@ static Status load_initializers(Loader *L, Scope *S, const Onnx__GraphProto *gp)
     TensorFile tf;
     if (fe_tensor_decode(t, L->base_dir, &tf, L->err) != ST_OK)
       return err_prefix(L->err, "%s: error: initializer \"%s\"", src, name);
-    Value *v = ir_const_new(L->g, name, tf.dtype, tf.rank, tf.dims, tf.data);
+    /* The decoded block becomes the constant's storage, and the message's
+     * copy of the bytes goes right away: a model's weights are then in
+     * memory about once, not three times. */
+    Value *v = ir_const_adopt(L->g, name, tf.dtype, tf.rank, tf.dims, tf.data);
+    tf.data = NULL;
     fe_tensor_file_free(&tf);
+    Onnx__TensorProto *owned = gp->initializer[i];
+    if (owned->has_raw_data && owned->raw_data.data) {
+      free(owned->raw_data.data);
+      owned->raw_data.data = NULL;
+      owned->raw_data.len = 0;
+      owned->has_raw_data = 0;
+    }
     if (!v || !symtab_put(&S->names, name, v, true)) return nomem(L);
   }
   return ST_OK;
@@ -541,15 +552,21 @@ static Status load_model(Loader *L, const Onnx__ModelProto *m, const LoadOptions
   return st;
 }
 
-Status fe_load_buffer(const void *data, size_t len, const char *source, const char *base_dir,
-                      const LoadOptions *opt, Graph **out, Error *err) {
+/* owned: data itself when the caller hands it over (freed right after the
+ * parse, which copies every field: the file's bytes and the parsed message
+ * are then never in memory together with the IR's weights). */
+static Status load_buffer(const void *data, void *owned, size_t len, const char *source,
+                          const char *base_dir, const LoadOptions *opt, Graph **out, Error *err) {
   *out = NULL;
   if (!source) source = "<memory>";
-  if (len > FE_MAX_MODEL_BYTES)
+  if (len > FE_MAX_MODEL_BYTES) {
+    free(owned);
     return err_set(err, ST_NOMEM, "%s: error: model of %zu bytes is above the %zu-byte limit",
                    source, len, (size_t)FE_MAX_MODEL_BYTES);
+  }
   if (!data && len) return err_set(err, ST_INVALID, "%s: error: no data", source);
   Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, data);
+  free(owned);
   if (!m)
     return err_set(err, ST_PARSE, "%s: error: not a valid ONNX model (protobuf parse failed: "
                    "truncated or corrupt file)", source);
@@ -572,6 +589,11 @@ Status fe_load_buffer(const void *data, size_t len, const char *source, const ch
   return ST_OK;
 }
 
+Status fe_load_buffer(const void *data, size_t len, const char *source, const char *base_dir,
+                      const LoadOptions *opt, Graph **out, Error *err) {
+  return load_buffer(data, NULL, len, source, base_dir, opt, out, err);
+}
+
 Status fe_load_file(const char *path, const LoadOptions *opt, Graph **out, Error *err) {
   *out = NULL;
   void *buf;
@@ -584,8 +606,7 @@ Status fe_load_file(const char *path, const LoadOptions *opt, Graph **out, Error
     free(buf);
     return err_set(err, ST_NOMEM, "%s: out of memory", path);
   }
-  Status st = fe_load_buffer(buf, len, path, dir, opt, out, err);
+  Status st = load_buffer(buf, buf, len, path, dir, opt, out, err);
   free(dir);
-  free(buf);
   return st;
 }

@@ -210,7 +210,9 @@ Status fe_tensor_decode(const Onnx__TensorProto *t, const char *base_dir, Tensor
   } else if (n > 0 && typed_count(t, dt) != typed_want(dt, n)) {
     return count_error(err, typed_field(dt), typed_count(t, dt), typed_want(dt, n));
   }
-  void *data = malloc(nbytes ? nbytes : 1);
+  /* 64-byte aligned like the IR's arena: the loader hands this block to
+   * the graph as the constant's storage (ir_const_adopt). */
+  void *data = aligned_alloc(64, (nbytes + 63) / 64 * 64 + (nbytes ? 0 : 64));
   if (!data) {
     free(ext);
     return err_set(err, ST_NOMEM, "out of memory for a %zu-byte tensor", nbytes);

@@ -26,7 +26,28 @@ Graph *ir_graph_new(const char *name, const char *source) {
 }
 
 void ir_graph_free(Graph *g) {
-  if (g) arena_destroy(g->arena);
+  if (!g) return;
+  for (int i = 0; i < g->num_adopted; i++) free(g->adopted[i]);
+  free(g->adopted);
+  arena_destroy(g->arena);
+}
+
+static int by_address(const void *a, const void *b) {
+  uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+  return x < y ? -1 : x > y;
+}
+
+void ir_graph_release_adopted(Graph *g) {
+  if (!g->num_adopted) return;
+  qsort(g->adopted, (size_t)g->num_adopted, sizeof *g->adopted, by_address);
+  for (int i = 0; i < g->num_values; i++) {
+    Value *v = g->values[i];
+    if (v->data && bsearch(&v->data, g->adopted, (size_t)g->num_adopted, sizeof *g->adopted,
+                           by_address))
+      v->data = NULL;
+  }
+  for (int i = 0; i < g->num_adopted; i++) free(g->adopted[i]);
+  g->num_adopted = 0;
 }
 
 /* Grows an arena array of pointers; the old block is simply abandoned. */
@@ -128,6 +149,29 @@ Value *ir_const_new(Graph *g, const char *name, DType dt, int rank, const int64_
   v->data = arena_alloc(g->arena, nb);
   if (!v->data) return NULL;
   if (data && nb) memcpy(v->data, data, nb);
+  v->const_origin = v->name;
+  return v;
+}
+
+Value *ir_const_adopt(Graph *g, const char *name, DType dt, int rank, const int64_t *dims,
+                      void *data) {
+  Value *v = value_alloc(g, name);
+  if (!v || ir_value_set_type(v, dt, rank, dims, NULL) != ST_OK) {
+    free(data);
+    return NULL;
+  }
+  if (g->num_adopted == g->cap_adopted) {
+    int cap = g->cap_adopted ? 2 * g->cap_adopted : 64;
+    void **grown = realloc(g->adopted, (size_t)cap * sizeof *grown);
+    if (!grown) {
+      free(data);
+      return NULL;
+    }
+    g->adopted = grown;
+    g->cap_adopted = cap;
+  }
+  g->adopted[g->num_adopted++] = data;
+  v->data = data;
   v->const_origin = v->name;
   return v;
 }

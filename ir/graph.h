@@ -120,6 +120,10 @@ typedef struct Graph {
   int num_outputs;
   Value **outputs;         /* in model order */
   size_t max_tensor_bytes; /* bigger tensors are refused (0: IR_DEFAULT_MAX_TENSOR_BYTES) */
+  /* Constant data owned by the graph outside its arena (ir_const_adopt),
+   * so that it can be given back early (ir_graph_release_adopted). */
+  void **adopted;
+  int num_adopted, cap_adopted;
 } Graph;
 
 /* ---- construction ---------------------------------------------------- */
@@ -131,6 +135,15 @@ Value *ir_value_new(Graph *g, const char *name);
 /* A constant; copies nbytes of data (data NULL = zeros).  Shape must be static. */
 Value *ir_const_new(Graph *g, const char *name, DType dt, int rank, const int64_t *dims,
                     const void *data);
+/* A constant whose data is `data` itself, a malloc'ed block of its size that
+ * the graph now owns (freed with the graph, or by ir_graph_release_adopted);
+ * on failure data is freed and NULL returned.  Big weights take no copy. */
+Value *ir_const_adopt(Graph *g, const char *name, DType dt, int rank, const int64_t *dims,
+                      void *data);
+/* Frees every adopted block now, and clears the data of the values that
+ * still point into one: for a caller that needs the weights no more (the
+ * backend once they are in the LLVM module) and wants the memory back. */
+void ir_graph_release_adopted(Graph *g);
 /* Appends a node; inputs/outputs are allocated (all NULL) and filled by the caller.
  * Sets each output's producer when ir_node_set_output is used. */
 Node *ir_node_new(Graph *g, OpKind op, const char *name, int num_inputs, int num_outputs);

@@ -23,6 +23,7 @@ import platform
 import shlex
 import statistics
 import subprocess
+import tempfile
 import sys
 import time
 
@@ -46,6 +47,8 @@ import flops as flops_mod  # noqa: E402
 GENERATORS = {
     "fullsize": ("examples/export/export_fullsize.py", ["{cache}/fullsize"]),
     "families": ("examples/export/export_families.py", ["--fullsize", "{cache}/families"]),
+    # bench/models-large.txt: ViT-L/16 (1.2 GB) and ViT-H/14 (2.5 GB, external data)
+    "large": ("examples/export/export_large.py", ["{cache}/large"]),
 }
 EXPORT_PYTHON = "/usr/bin/python3"
 REL_ERR_LIMIT = 1e-3  # max|onnxc-ORT| / max|ORT| above this is flagged WRONG
@@ -53,6 +56,25 @@ REL_ERR_LIMIT = 1e-3  # max|onnxc-ORT| / max|ORT| above this is flagged WRONG
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
+
+
+def run_measured(cmd, timeout):
+    """Runs cmd; returns (ok, combined output, peak RSS of cmd in MB)."""
+    with tempfile.TemporaryFile(mode="w+") as out:
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + timeout
+        while True:  # wait4 gives this child's own peak RSS
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                p.kill()
+                os.wait4(p.pid, 0)
+                return False, f"timed out after {timeout} s: {' '.join(cmd)}", None
+            time.sleep(0.05)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        return p.returncode == 0, out.read(), ru.ru_maxrss / 1024.0
 
 
 def run(cmd, timeout, cwd=None):
@@ -317,8 +339,13 @@ def bench_model(row, args, onnxc):
             cmd += ["--input-shape", spec]
     res["compile_cmd"] = " ".join(shlex.quote(c) for c in cmd)
     t0 = time.monotonic()
-    ok, out = run(cmd, timeout=args.compile_timeout)
+    ok, out, peak_mb = run_measured(cmd, timeout=args.compile_timeout)
     res["compile_s"] = round(time.monotonic() - t0, 2)
+    res["compile_peak_mb"] = round(peak_mb) if peak_mb else None
+    if ok:
+        res["object_mb"] = round(os.path.getsize(os.path.join(work, "m.o")) / 1e6, 1)
+        if weights:
+            res["weights_mb"] = round(os.path.getsize(weights) / 1e6, 1)
     if not ok:
         res["error"] = "onnxc compile failed: " + " / ".join(out.strip().splitlines()[-3:])
         return res
@@ -684,6 +711,13 @@ def main():
     print(threads_header(args.threads, with_ov))
     for r in results:
         print(fmt_threads_row(r, args.threads, with_ov))
+    print("\ncompile (onnxc compile -O3, one process; peak RSS of the compiler):\n")
+    print("| model | compile s | peak RSS MB | .o MB |" + (" weights MB |" if args.weights_file else ""))
+    print("|---|---:|---:|---:|" + ("---:|" if args.weights_file else ""))
+    for r in results:
+        cells = [r["label"], r.get("compile_s", "-"), r.get("compile_peak_mb", "-"),
+                 r.get("object_mb", "-")] + ([r.get("weights_mb", "-")] if args.weights_file else [])
+        print("| " + " | ".join(str(c) for c in cells) + " |")
     ratios = [r["ratio"] for r in results if "ratio" in r]
     if ratios:
         gm = math.exp(sum(math.log(x) for x in ratios) / len(ratios))

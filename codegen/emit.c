@@ -426,7 +426,10 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
   if (o->print_memory_plan) memplan_print(g, &plan, o->log ? o->log : stderr);
 
   CgTarget t;
-  st = cg_target_create(o, &t, err);
+  size_t embedded = 0;
+  for (int i = 0; !o->weights_path && i < g->num_values; i++)
+    if (g->values[i]->data) embedded += ir_value_nbytes(g->values[i]);
+  st = cg_target_create_sized(o, embedded, &t, err);
   if (st != ST_OK) {
     memplan_free(&plan);
     return st;

@@ -10,11 +10,16 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "../targets/llvm_subtarget.h"
 #include "../targets/target_check.h"
 
 static char *dup_llvm(const char *s) { return LLVMCreateMessage(s ? s : ""); }
 
 Status cg_target_create(const CgOptions *o, CgTarget *t, Error *err) {
+  return cg_target_create_sized(o, 0, t, err);
+}
+
+Status cg_target_create_sized(const CgOptions *o, size_t data_bytes, CgTarget *t, Error *err) {
   memset(t, 0, sizeof *t);
   /* Names LLVM does not know would make it warn on stderr and abort later. */
   TRY(tgt_check(o->triple, o->cpu, o->features, NULL, err));
@@ -48,8 +53,12 @@ Status cg_target_create(const CgOptions *o, CgTarget *t, Error *err) {
                             : o->opt_level == 2 ? LLVMCodeGenLevelDefault
                                                 : LLVMCodeGenLevelAggressive;
   /* PIC so the .o links into executables and shared libraries alike. */
+  bool large = data_bytes > CG_LARGE_DATA_BYTES && strcmp(t->arch, "x86_64") == 0;
   t->tm = LLVMCreateTargetMachine(target, t->triple, t->cpu, t->features, lvl, LLVMRelocPIC,
-                                  LLVMCodeModelDefault);
+                                  large ? LLVMCodeModelMedium : LLVMCodeModelDefault);
+  /* Weights and packed panels (64 KiB and up) go to .lrodata; tables and
+   * small constants stay near the code. */
+  if (t->tm && large) tgt_llvm_set_large_data_threshold(t->tm, 65536);
   if (!t->tm) {
     cg_target_dispose(t);
     return err_set(err, ST_LLVM, "LLVM cannot create a target machine for '%s' cpu '%s'",

@@ -22,6 +22,13 @@ typedef struct CgTarget {
 } CgTarget;
 
 Status cg_target_create(const CgOptions *o, CgTarget *t, Error *err);
+/* Embedded data above this makes x86-64 code use the medium code model
+ * with large data sections: a .rodata over 2 GiB cannot be reached with
+ * the default 32-bit PC-relative addresses (torchvision ViT-H/14: 2.5 GB),
+ * and the program's own small sections must stay near each other. */
+#define CG_LARGE_DATA_BYTES ((size_t)1 << 30)
+/* cg_target_create for a module embedding data_bytes of weights. */
+Status cg_target_create_sized(const CgOptions *o, size_t data_bytes, CgTarget *t, Error *err);
 void cg_target_dispose(CgTarget *t);
 /* Wall times of cg_target_emit's steps, in ms. */
 typedef struct CgEmitTimes {

@@ -6,6 +6,7 @@
 
 #include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/MC/TargetRegistry.h>
+#include <llvm/Target/TargetMachine.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/TargetParser/Triple.h>
 
@@ -36,6 +37,10 @@ std::unique_ptr<llvm::MCSubtargetInfo> subtarget(const char *triple, const char 
 }
 
 }  // namespace
+
+extern "C" void tgt_llvm_set_large_data_threshold(void *tm, unsigned long long bytes) {
+  static_cast<llvm::TargetMachine *>(tm)->setLargeDataThreshold(bytes);
+}
 
 extern "C" void tgt_llvm_init(void) {
   llvm::InitializeAllTargetInfos();

@@ -27,6 +27,11 @@ typedef struct TgtTripleFacts {
   char object_format[16];/* "ELF", "MachO", "COFF", ... */
 } TgtTripleFacts;
 
+/* x86-64 medium code model: globals over `bytes` go to the large data
+ * sections (.lrodata), reached with 64-bit addresses, so more than 2 GiB of
+ * embedded weights still link (the C API cannot set the threshold).
+ * tm is an LLVMTargetMachineRef. */
+void tgt_llvm_set_large_data_threshold(void *tm, unsigned long long bytes);
 /* Registers every target LLVM was built with (idempotent). */
 void tgt_llvm_init(void);
 void tgt_llvm_triple_facts(const char *triple, TgtTripleFacts *out);

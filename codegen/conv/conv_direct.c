@@ -176,8 +176,10 @@ static Status pack(Direct *d, const float *wt, const float *bias, Error *err) {
         for (int64_t k = 0; k < d->kg; k++) wb[(k * nvb + j) * vf + l] = wt[oc * d->kg + k];
       }
     }
-  d->wp = cg_kernel_weight(d->cb.c, d->cb.fn, cg_weight_blob(d->cb.c, w, (size_t)wn * sizeof *w, "conv.w"));
-  d->bp = cg_kernel_weight(d->cb.c, d->cb.fn, cg_weight_blob(d->cb.c, b, (size_t)bn * sizeof *b, "conv.b"));
+  d->wp = cg_kernel_weight(d->cb.c, d->cb.fn,
+                           cg_weight_blob(d->cb.c, w, (size_t)wn * sizeof *w, "conv.w"));
+  d->bp = cg_kernel_weight(d->cb.c, d->cb.fn,
+                           cg_weight_blob(d->cb.c, b, (size_t)bn * sizeof *b, "conv.b"));
   free(w);
   free(b);
   return ST_OK;

@@ -114,8 +114,10 @@ Status cv_emit_affine(CgCtx *c, int64_t batch, int64_t ch, int64_t size, const f
   Plane p = {0};
   cv_begin(&p.cb, c, "batchnorm", 2);
   CvB *cb = &p.cb;
-  LLVMValueRef ag = cg_kernel_weight(c, cb->fn, cg_weight_blob(c, a, (size_t)ch * sizeof *a, "bn.a"));
-  LLVMValueRef bg = cg_kernel_weight(c, cb->fn, cg_weight_blob(c, b, (size_t)ch * sizeof *b, "bn.b"));
+  LLVMValueRef ag = cg_kernel_weight(c, cb->fn,
+                                     cg_weight_blob(c, a, (size_t)ch * sizeof *a, "bn.a"));
+  LLVMValueRef bg = cg_kernel_weight(c, cb->fn,
+                                     cg_weight_blob(c, b, (size_t)ch * sizeof *b, "bn.b"));
   CvLoop pl = cv_for(cb, cb->lo, cb->hi, 1);
   LLVMValueRef ci = LLVMBuildSRem(cb->b, pl.iv, cv_i64(cb, ch), "");
   p.a = cv_splat(cb, cv_load(cb, cv_gep(cb, ag, ci)), cb->vf);

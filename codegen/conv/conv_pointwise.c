@@ -109,8 +109,10 @@ static Status pack(Pw *p, const float *wt, const float *bias, Error *err) {
       for (int64_t i = 0; i < cv->cin_g; i++) wb[i * p->mr + m] = wt[oc * cv->cin_g + i];
       b[oc] = bias ? bias[oc] : 0.0f;
     }
-  p->wp = cg_kernel_weight(p->cb.c, p->cb.fn, cg_weight_blob(p->cb.c, w, (size_t)wn * sizeof *w, "conv1x1.w"));
-  p->bp = cg_kernel_weight(p->cb.c, p->cb.fn, cg_weight_blob(p->cb.c, b, (size_t)cv->oc * sizeof *b, "conv1x1.b"));
+  p->wp = cg_kernel_weight(p->cb.c, p->cb.fn,
+                           cg_weight_blob(p->cb.c, w, (size_t)wn * sizeof *w, "conv1x1.w"));
+  p->bp = cg_kernel_weight(p->cb.c, p->cb.fn,
+                           cg_weight_blob(p->cb.c, b, (size_t)cv->oc * sizeof *b, "conv1x1.b"));
   free(w);
   free(b);
   return ST_OK;

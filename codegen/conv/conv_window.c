@@ -223,8 +223,10 @@ static Status setup(Win *w, bool cip, const float *wt, const float *bias, int64_
     float *b = calloc((size_t)cv->oc, sizeof *b);
     if (!b) return err_set(err, ST_NOMEM, "out of memory for window tables");
     for (int64_t i = 0; bias && i < cv->oc; i++) b[i] = bias[i];
-    w->wp = cg_kernel_weight(cb->c, cb->fn, cg_weight_blob(cb->c, wt, (size_t)(cv->oc * cv->kh * cv->kw) * sizeof *wt, "dw.w"));
-    w->bp = cg_kernel_weight(cb->c, cb->fn, cg_weight_blob(cb->c, b, (size_t)cv->oc * sizeof *b, "dw.b"));
+    size_t wbytes = (size_t)(cv->oc * cv->kh * cv->kw) * sizeof *wt;
+    w->wp = cg_kernel_weight(cb->c, cb->fn, cg_weight_blob(cb->c, wt, wbytes, "dw.w"));
+    w->bp = cg_kernel_weight(cb->c, cb->fn,
+                             cg_weight_blob(cb->c, b, (size_t)cv->oc * sizeof *b, "dw.b"));
     free(b);
   }
   return ST_OK;

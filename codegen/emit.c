@@ -7,6 +7,7 @@
  */
 #include <llvm-c/Core.h>
 #include <llvm-c/Target.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,10 @@ typedef struct Emit {
    * (resolve_pending): a weight the lowering re-packs from the graph never
    * gets a module copy of its original layout. */
   bool defer_weights;
+  /* --release: a constant's storage root -> the last node reading it
+   * (INT_MAX for graph outputs); its adopted data is freed right after. */
+  int *last_use;
+  Graph *release_g;
   int num_pending;
   LLVMValueRef pending[64];
   const Value *pending_value[64];
@@ -279,6 +284,36 @@ static void begin_fn(Emit *e, LLVMValueRef fn, LLVMBasicBlockRef entry) {
   e->err_buf = LLVMBuildAlloca(e->b, err_ty, "err");
 }
 
+static int storage_root(const Emit *e, int id) {
+  while (e->plan->place[id].alias_of >= 0) id = e->plan->place[id].alias_of;
+  return id;
+}
+
+/* With CgOptions.release_weights: where each constant is read last. */
+static Status plan_releases(Emit *e, Graph *g, Error *err) {
+  e->last_use = malloc(sizeof *e->last_use * ((size_t)g->num_values + 1));
+  if (!e->last_use) return err_set(err, ST_NOMEM, "out of memory");
+  e->release_g = g;
+  for (int i = 0; i < g->num_values; i++) e->last_use[i] = -1;
+  for (int k = 0; k < g->num_nodes; k++)
+    for (int j = 0; j < g->nodes[k]->num_inputs; j++)
+      if (g->nodes[k]->inputs[j]) e->last_use[storage_root(e, g->nodes[k]->inputs[j]->id)] = k;
+  for (int i = 0; i < g->num_outputs; i++) e->last_use[storage_root(e, g->outputs[i]->id)] = INT_MAX;
+  return ST_OK;
+}
+
+/* After node k: the graph's copy of each weight it read last goes (the
+ * module has what it needs), so lowering never holds two copies of all. */
+static void release_after(Emit *e, int k) {
+  if (!e->last_use) return;
+  const Node *n = e->g->nodes[k];
+  for (int j = 0; j < n->num_inputs; j++) {
+    if (!n->inputs[j]) continue;
+    int r = storage_root(e, n->inputs[j]->id);
+    if (e->last_use[r] == k) ir_value_release_adopted(e->release_g, e->release_g->values[r]);
+  }
+}
+
 /* onnxc.run_part: nodes [first, end) with the body's parameters. */
 static Status emit_part(Emit *e, LLVMTypeRef fty, int first, int end, LLVMValueRef *part,
                         Error *err) {
@@ -293,6 +328,7 @@ static Status emit_part(Emit *e, LLVMTypeRef fty, int first, int end, LLVMValueR
     LLVMValueRef t0 = e->profile ? cg_prof_now(&e->lower, e->b) : NULL;
     TRY(emit_node(e, i, e->g->nodes[i], err));
     if (e->profile) cg_prof_record(&e->lower, e->b, e->times, i, t0, cg_prof_now(&e->lower, e->b));
+    release_after(e, i);
   }
   LLVMBuildRet(e->b, LLVMConstInt(i32_ty(e), 0, 0));
   return ST_OK;
@@ -450,6 +486,7 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
   LLVMSetTarget(e.mod, t.triple);
   if (!e.weights) st = err_set(err, ST_NOMEM, "out of memory");
   if (st == ST_OK) st = cg_desc_init(&e.desc, e.ctx, e.mod, g, weight_global, &e, err);
+  if (st == ST_OK && o->release_weights) st = plan_releases(&e, g, err);
   if (st == ST_OK && t.is_host) st = cg_desc_check_layout(&e.desc, td, err);
   t0 = cg_now_ms();
   PROGRESS("linking kernels", 0, 0);
@@ -495,6 +532,7 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
    * panels: the graph's copies would only add to the peak of code
    * generation, which copies the module's data once more. */
   if (st == ST_OK && o->release_weights) ir_graph_release_adopted(g);
+  free(e.last_use);
   ms[T_LOWER] = cg_now_ms() - t0 - ms[T_WEIGHTS];
   mb[T_LOWER] = cg_peak_mb();
   CgEmitTimes et = {0};

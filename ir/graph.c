@@ -27,7 +27,8 @@ Graph *ir_graph_new(const char *name, const char *source) {
 
 void ir_graph_free(Graph *g) {
   if (!g) return;
-  for (int i = 0; i < g->num_adopted; i++) free(g->adopted[i]);
+  for (int i = 0; i < g->num_adopted; i++)
+    if (!((uintptr_t)g->adopted[i] & 1)) free(g->adopted[i]);
   free(g->adopted);
   arena_destroy(g->arena);
 }
@@ -37,16 +38,28 @@ static int by_address(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-void ir_graph_release_adopted(Graph *g) {
-  if (!g->num_adopted) return;
-  qsort(g->adopted, (size_t)g->num_adopted, sizeof *g->adopted, by_address);
-  for (int i = 0; i < g->num_values; i++) {
-    Value *v = g->values[i];
-    if (v->data && bsearch(&v->data, g->adopted, (size_t)g->num_adopted, sizeof *g->adopted,
-                           by_address))
-      v->data = NULL;
+static bool is_freed(const void *entry) { return (uintptr_t)entry & 1; }
+
+void ir_value_release_adopted(Graph *g, Value *v) {
+  if (!v->data || !g->num_adopted) return;
+  if (!g->adopted_sorted) {
+    qsort(g->adopted, (size_t)g->num_adopted, sizeof *g->adopted, by_address);
+    g->adopted_sorted = true;
   }
-  for (int i = 0; i < g->num_adopted; i++) free(g->adopted[i]);
+  void **hit = bsearch(&v->data, g->adopted, (size_t)g->num_adopted, sizeof *g->adopted,
+                       by_address);
+  if (!hit) return;
+  free(*hit);
+  /* Blocks are 64-byte aligned: bit 0 marks the entry freed and keeps the
+   * array in address order. */
+  *hit = (void *)((uintptr_t)*hit | 1);
+  v->data = NULL;
+}
+
+void ir_graph_release_adopted(Graph *g) {
+  for (int i = 0; i < g->num_values; i++) ir_value_release_adopted(g, g->values[i]);
+  for (int i = 0; i < g->num_adopted; i++)
+    if (!is_freed(g->adopted[i])) free(g->adopted[i]);
   g->num_adopted = 0;
 }
 
@@ -171,6 +184,7 @@ Value *ir_const_adopt(Graph *g, const char *name, DType dt, int rank, const int6
     g->cap_adopted = cap;
   }
   g->adopted[g->num_adopted++] = data;
+  g->adopted_sorted = false;
   v->data = data;
   v->const_origin = v->name;
   return v;

@@ -122,8 +122,9 @@ typedef struct Graph {
   size_t max_tensor_bytes; /* bigger tensors are refused (0: IR_DEFAULT_MAX_TENSOR_BYTES) */
   /* Constant data owned by the graph outside its arena (ir_const_adopt),
    * so that it can be given back early (ir_graph_release_adopted). */
-  void **adopted;
+  void **adopted;          /* a freed block's entry keeps its address with bit 0 set */
   int num_adopted, cap_adopted;
+  bool adopted_sorted;     /* adopted[] is in address order (for bsearch) */
 } Graph;
 
 /* ---- construction ---------------------------------------------------- */
@@ -144,6 +145,9 @@ Value *ir_const_adopt(Graph *g, const char *name, DType dt, int rank, const int6
  * still point into one: for a caller that needs the weights no more (the
  * backend once they are in the LLVM module) and wants the memory back. */
 void ir_graph_release_adopted(Graph *g);
+/* The same for one value: its adopted block is freed now and its data
+ * cleared (nothing when v's data is not an adopted block). */
+void ir_value_release_adopted(Graph *g, Value *v);
 /* Appends a node; inputs/outputs are allocated (all NULL) and filled by the caller.
  * Sets each output's producer when ir_node_set_output is used. */
 Node *ir_node_new(Graph *g, OpKind op, const char *name, int num_inputs, int num_outputs);

@@ -172,6 +172,8 @@ size_t scratch_conv_transpose(const Node *n) {
 Status eval_conv_transpose(const Node *n, const void *const in[], void *const out[], Error *err) {
   ConvGeom dg;
   TRY(deconv_geom(n, &dg, err));
+  /* An empty output plane: nothing to write (and no plane to scatter into). */
+  if (dg.out_size <= 0) return ST_OK;
   OpsScratch s = ops_scratch_begin(out, n->num_outputs, scratch_conv_transpose(n));
   void *plane;
   TRY(ops_scratch_take(&s, dg.out_size, sizeof(double), &plane, err));

@@ -12,6 +12,11 @@ ORT_ENABLE_ALL) on the same seeded random input, ALTERNATING rounds
 timed runs, the ratio, onnxc GFLOP/s against bench/fma_peak.c's measured
 single-core peak, and onnxc's output error against ORT's.  A model onnxc
 cannot compile, link or run shows the exact error instead of numbers.
+
+Each timed model is also profiled once (`onnxc profile --trace`, one
+thread): the "reference kernels" column is the share of the nodes' time in
+nodes that run a reference kernel instead of a specialized one.  Above 2%
+the cell says FAIL and the bench exits with status 3 after its tables.
 """
 import argparse
 import datetime
@@ -468,12 +473,52 @@ def bench_model(row, args, onnxc):
     res["correct"] = worst_rel <= REL_ERR_LIMIT
     res["bit_identical"] = all(same_bits(raw, np.fromfile(dumps[t], dtype=np.uint8), ref)
                                for t in threads[1:])
+    if not args.no_ref_profile:
+        res["ref_kernel_pct"], res["ref_kernel_ops"] = reference_kernel_share(
+            onnxc, row, work, args.ref_profile_runs)
     if ("ov", threads[0]) in others:
         ov_out = others[("ov", threads[0])].run(None)
         res["ov_rel_err"] = max(
             float(np.max(np.abs(o.astype(np.float64) - r.astype(np.float64)))) /
             max(float(np.max(np.abs(r))), 1e-30) for o, r in zip(ov_out, ref))
     return res
+
+
+REF_KERNEL_LIMIT_PCT = 2.0  # a timed model's reference-kernel nodes above this share fail the bench
+
+
+def reference_kernel_share(onnxc, row, work, runs):
+    """Profiles the model (`onnxc profile --trace`, one thread) and returns
+    (% of the nodes' time spent in reference kernels, "Op xN, ..." of those
+    nodes by time), or (None, error text)."""
+    trace = os.path.join(work, "profile-trace.json")
+    cmd = [onnxc, "profile", row["path"], "-q", "--runs", str(runs), "--trace", trace]
+    for spec in (row["shape"] or "").split(";"):
+        if spec:
+            cmd += ["--input-shape", spec]
+    ok, out = run(cmd, timeout=1800)
+    if not ok:
+        return None, "onnxc profile failed: " + " / ".join(out.strip().splitlines()[-2:])
+    with open(trace) as f:
+        events = [e for e in json.load(f)["traceEvents"] if e.get("ph") == "X"]
+    total = sum(e["dur"] for e in events)
+    by_op = {}
+    for e in events:
+        if e.get("args", {}).get("kernel", "").startswith("reference"):
+            t, n = by_op.get(e["cat"], (0.0, 0))
+            by_op[e["cat"]] = (t + e["dur"], n + 1)
+    ref = sum(t for t, _ in by_op.values())
+    ops = ", ".join(f"{op} x{n}" for op, (t, n) in sorted(by_op.items(), key=lambda kv: -kv[1][0]))
+    return (100.0 * ref / total if total > 0 else 0.0), ops
+
+
+def ref_cell(r):
+    """The 'reference kernels' column: share of time, the ops, FAIL above the limit."""
+    pct = r.get("ref_kernel_pct")
+    if pct is None:
+        return one_line(r.get("ref_kernel_ops") or "?", 80)
+    text = f"{pct:.1f}%" + (f" ({one_line(r['ref_kernel_ops'], 80)})" if r.get("ref_kernel_ops") else "")
+    return f"**FAIL {text}**" if pct > REF_KERNEL_LIMIT_PCT else text
 
 
 def compare_outputs(raw, ref):
@@ -527,7 +572,7 @@ def fmt_row(r):
     gfl = f"{r['flops'] / 1e9:.3f}" if r.get("flops") is not None else "?"
     if "onnxc_ms" not in r:
         err = one_line(r.get("error", "?"))
-        return f"| {r['label']} | {shape or '-'} | {gfl} | **{err}** | | | | | | | | | |"
+        return f"| {r['label']} | {shape or '-'} | {gfl} | **{err}** | | | | | | | | | | |"
     verdict = "ok" if r["correct"] else "**WRONG**"
     gf = f"{r['onnxc_gflops']:.1f}" if "onnxc_gflops" in r else "?"
     pct = f"{r['onnxc_peak_pct']:.1f}%" if "onnxc_peak_pct" in r else "?"
@@ -535,13 +580,13 @@ def fmt_row(r):
     rcpu = f"{r['ratio_cpu']:.2f}" if r.get("ratio_cpu") else "?"
     return (f"| {r['label']} | {shape} | {gfl} | {r['onnxc_ms']:.3f} | {r['ort_ms']:.3f} | "
             f"**{r['ratio']:.2f}** | {r['ratio_min']:.2f} | {rcpu} | {gf} | {pct} | {ogf} | "
-            f"{r['rel_err']:.1e} {verdict} | {r['runs'][0]}/{r['runs'][1]} |")
+            f"{r['rel_err']:.1e} {verdict} | {r['runs'][0]}/{r['runs'][1]} | {ref_cell(r)} |")
 
 
 HEADER = ("| model | input | GFLOP | onnxc ms | ORT ms | onnxc/ORT | min/min | CPU-time ratio "
           "| onnxc GFLOP/s | % FMA peak | ORT GFLOP/s | max abs err / max abs ORT "
-          "| runs onnxc/ORT |\n"
-          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+          "| runs onnxc/ORT | reference kernels (% of 1T node time) |\n"
+          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|")
 
 
 def threads_header(threads, with_ov):
@@ -621,6 +666,9 @@ def main():
                          "onnxc_pool), ORT (intra_op_num_threads) and OpenVINO; the first is "
                          "the single-thread table's")
     ap.add_argument("--no-openvino", action="store_true", help="leave OpenVINO out")
+    ap.add_argument("--no-ref-profile", action="store_true",
+                    help="skip the per-node profile that finds reference-kernel nodes")
+    ap.add_argument("--ref-profile-runs", type=int, default=5)
     ap.add_argument("--out", default=None, help="JSON results file (default in bench/.cache)")
     args = ap.parse_args()
     args.threads = [int(t) for t in args.threads.split(",")]
@@ -726,6 +774,12 @@ def main():
               f"{sum(1 for r in results if 'ratio' not in r)}; wrong: "
               f"{sum(1 for r in results if r.get('correct') is False)}")
     print(f"\nJSON: {os.path.relpath(out, ROOT)}")
+    slow_ref = [r for r in results if (r.get("ref_kernel_pct") or 0) > REF_KERNEL_LIMIT_PCT]
+    if slow_ref:
+        print(f"\nFAIL: reference kernels take more than {REF_KERNEL_LIMIT_PCT:g}% of the node time of "
+              + "; ".join(f"{r['label']} ({r['ref_kernel_pct']:.1f}%: {r['ref_kernel_ops']})"
+                          for r in slow_ref), file=sys.stderr)
+        sys.exit(3)
 
 
 if __name__ == "__main__":

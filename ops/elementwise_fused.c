@@ -7,12 +7,13 @@
  * Attributes:
  *   program (ints)  postfix program of (code, arg) pairs over a value stack
  *                   (codes in ops/elementwise_fused.h): FE_LOAD pushes
- *                   input[arg]; unary codes replace the top; binary codes
- *                   pop b then a and push a op b.  Exactly one value is
- *                   left at the end: the output element.
+ *                   input[arg], FE_CONST pushes params[arg]; unary
+ *                   codes replace the top; binary codes pop b then a and
+ *                   push a op b.  Exactly one value is left at the end:
+ *                   the output element.
  *   params (floats) constants the instructions read at params[arg]
  *                   (LeakyRelu alpha, HardSigmoid alpha/beta, Clip bounds,
- *                   Pow exponent); may be absent.
+ *                   Pow exponent, scalar constant operands); may be absent.
  * Every step is computed in double with the formula of the unfused op's
  * reference kernel (ops/unary.c, ops/binary.c, ops/fused.c) and rounded to
  * float32, so the result is bit-identical to running the original ops.
@@ -25,7 +26,7 @@
 
 int fe_code_params(int64_t code) {
   switch (code) {
-  case FE_LEAKY_RELU: case FE_POW: return 1;
+  case FE_LEAKY_RELU: case FE_POW: case FE_CONST: return 1;
   case FE_HARD_SIGMOID: case FE_CLIP: return 2;
   case FE_LOAD: case FE_RELU: case FE_SIGMOID: case FE_TANH: case FE_ERF: case FE_EXP:
   case FE_LOG: case FE_NEG: case FE_ABS: case FE_SQRT: case FE_RECIPROCAL: case FE_HARD_SWISH:
@@ -37,7 +38,7 @@ int fe_code_params(int64_t code) {
 }
 
 int fe_code_pops(int64_t code) {
-  if (code == FE_LOAD) return 1;
+  if (code == FE_LOAD || code == FE_CONST) return 1;
   if (code >= FE_ADD && code <= FE_MIN) return -1;
   return fe_code_params(code) < 0 ? 2 : 0;
 }
@@ -176,6 +177,8 @@ Status eval_fused_elementwise(const Node *n, const void *const in[], void *const
       int64_t code = prog[j], arg = prog[j + 1];
       if (code == FE_LOAD) {
         st[sp++] = ((const float *)in[arg])[off[arg]];
+      } else if (code == FE_CONST) {
+        st[sp++] = params[arg];
       } else if (code >= FE_ADD) {
         sp--;
         st[sp - 1] = (float)fe_binary(code, st[sp - 1], st[sp]);

@@ -35,6 +35,7 @@ typedef enum FeCode {
   FE_SILU = 16,
   FE_CLIP = 17,       /* lo = params[arg], hi = params[arg+1] (+-inf when absent) */
   FE_POW = 18,        /* exponent = params[arg]: 2 or 0.5 */
+  FE_CONST = 19,      /* push params[arg] (a scalar constant operand, no input slot) */
   FE_ADD = 32,
   FE_SUB = 33,
   FE_MUL = 34,

@@ -100,6 +100,9 @@ Status ops_eval_node(const Graph *g, const Node *n, const void *const in[], void
 
 /* Maps axis in [-rank, rank) to [0, rank); ST_INVALID otherwise. */
 Status ops_norm_axis(int64_t axis, int rank, int *out, Error *err);
+/* A Reduce* node's reduced input dims (from constant input 1 or the axes
+ * attribute; none given means all), or *noop for the identity case. */
+Status ops_reduce_axes(const Node *n, bool reduced[IR_MAX_RANK], bool *noop, Error *err);
 /* ONNX multidirectional broadcasting of n shapes into out (rank = max). */
 Status ops_broadcast(int n, const int *ranks, const int64_t *const dims[], int *out_rank,
                      int64_t *out_dims, Error *err);

@@ -79,6 +79,14 @@ static Status reduce_plan(const Node *n, const void *axes_data, ReducePlan *p, E
   return ST_OK;
 }
 
+Status ops_reduce_axes(const Node *n, bool reduced[IR_MAX_RANK], bool *noop, Error *err) {
+  ReducePlan p;
+  TRY(reduce_plan(n, NULL, &p, err));
+  memcpy(reduced, p.reduced, sizeof p.reduced);
+  *noop = p.noop;
+  return ST_OK;
+}
+
 static Status shape_reduce(Node *n, ReduceKind kind, Error *err) {
   const Value *x = n->inputs[0];
   if (!linalg_numeric(x->dtype) && !((kind == RED_MAX || kind == RED_MIN) && x->dtype == DT_BOOL))

@@ -7,6 +7,9 @@
  *                       (BN's channel axis 1 is then the column axis)
  *   BN -> Conv          W'[m,ci] = W[m,ci] * a[ci],  b'[m] = b[m] + sum W[m,ci,k] c[ci]
  *                       only with all pads 0 (a padded zero would become c)
+ *   Conv -> Mul / Add   by a constant with one value per output channel:
+ *                       the same as Conv -> BN with a = that value (Mul) or
+ *                       shift = that value (Add)
  * Anything left becomes Mul(x, a) + Add(., c) with [C,1,...] constants.
  * New weights are always new constants (the old ones may be shared).
  * The helpers for the folded parameters live in pattern_bn.c.
@@ -19,10 +22,12 @@
 #include "../ops/ops.h"
 #include "pattern_bn.h"
 
-/* Conv -> BN: BN's input is the conv's output and nothing else reads it. */
-static Status fold_after_conv(Graph *g, Node *bn, const BnCoef *k, bool *done, Error *err) {
-  Node *conv = pat_def(bn->inputs[0], OP_CONV);
-  if (!conv || !pat_private(g, bn->inputs[0])) return ST_OK;
+/* Conv -> BN (or the Mul/Add of fold_affine_after_conv, in bn's place):
+ * bn's input y is the conv's output and nothing else reads it. */
+static Status fold_after_conv_value(Graph *g, Node *bn, Value *y, const BnCoef *k, bool *done,
+                                    Error *err) {
+  Node *conv = pat_def(y, OP_CONV);
+  if (!conv || !pat_private(g, y)) return ST_OK;
   const Value *w = conv->inputs[1], *b = pat_in(conv, 2);
   if (!ir_value_is_const(w) || (b && !ir_value_is_const(b)) || !dtype_is_float(w->dtype) ||
       w->rank < 1 || w->dims[0] != k->c)
@@ -35,6 +40,50 @@ static Status fold_after_conv(Graph *g, Node *bn, const BnCoef *k, bool *done, E
   ir_node_set_output(conv, 0, bn->outputs[0]);
   bn->dead = true;
   *done = true;
+  return ST_OK;
+}
+
+static Status fold_after_conv(Graph *g, Node *bn, const BnCoef *k, bool *done, Error *err) {
+  return fold_after_conv_value(g, bn, bn->inputs[0], k, done, err);
+}
+
+/* Conv -> Mul or Add by a constant that is one value per output channel
+ * (a scalar, [C,1,1], [1,C,1,1]): the same per-channel affine as a BN
+ * (paddle2onnx's LearnableAffineBlock, layer scales, a bias added apart). */
+static Status fold_affine_after_conv(Graph *g, Node *op, bool *done, Error *err) {
+  if (op->num_inputs != 2 || op->num_outputs != 1) return ST_OK;
+  for (int side = 0; side < 2 && !*done; side++) {
+    Value *y = op->inputs[side], *cv = op->inputs[1 - side];
+    Node *conv = pat_def(y, OP_CONV);
+    if (!conv || !ir_value_is_const(cv) || !ir_value_is_static(y) || y->rank < 2 ||
+        cv->dtype != y->dtype || !dtype_is_float(cv->dtype) || cv->rank > y->rank)
+      continue;
+    int64_t ch = y->dims[1];
+    bool per_channel = true;
+    for (int i = 0; i < cv->rank; i++) {
+      int axis = i + (y->rank - cv->rank);
+      if (cv->dims[i] != 1 && !(axis == 1 && cv->dims[i] == ch)) per_channel = false;
+    }
+    if (!per_channel) continue;
+    double *v = pat_load_f64(cv);
+    BnCoef k = {.c = ch, .a = malloc((size_t)ch * sizeof(double) + 1),
+                .shift = malloc((size_t)ch * sizeof(double) + 1)};
+    if (!v || !k.a || !k.shift) {
+      free(v);
+      bn_coef_free(&k);
+      return err_set(err, ST_NOMEM, "out of memory folding %s into a Conv", op_name(op->op));
+    }
+    bool varies = ir_value_numel(cv) > 1;
+    for (int64_t m = 0; m < ch; m++) {
+      double x = v[varies ? m : 0];
+      k.a[m] = op->op == OP_MUL ? x : 1.0;
+      k.shift[m] = op->op == OP_ADD ? x : 0.0;
+    }
+    free(v);
+    Status st = fold_after_conv_value(g, op, y, &k, done, err);
+    bn_coef_free(&k);
+    TRY(st);
+  }
   return ST_OK;
 }
 
@@ -115,6 +164,11 @@ static Status lower_standalone(Graph *g, Node *bn, const BnCoef *k, Error *err) 
 Status pass_fold_batchnorm(Graph *g, Error *err) {
   for (int i = 0; i < g->num_nodes; i++) {
     Node *bn = g->nodes[i];
+    if (!bn->dead && (bn->op == OP_MUL || bn->op == OP_ADD)) {
+      bool done = false;
+      TRY(fold_affine_after_conv(g, bn, &done, err));
+      continue;
+    }
     if (bn->dead || bn->op != OP_BATCH_NORMALIZATION) continue;
     BnCoef k;
     bool ok = false;

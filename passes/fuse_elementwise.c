@@ -35,6 +35,7 @@ typedef struct FeBuild {
   int nnodes;
   int depth, max_depth;
   bool overflow;
+  bool no_immediates; /* scalar constants are inputs too (see fe_load) */
   const int *uses; /* per value id: live uses (nodes and graph outputs) */
   int *live;       /* Fenwick tree over schedule positions: 1 where a live node is */
   int nlive;       /* its size (positions) */
@@ -151,7 +152,25 @@ static void fe_emit(FeBuild *fb, int64_t code, int64_t arg) {
   if (fb->depth > fb->max_depth) fb->max_depth = fb->depth;
 }
 
+static void fe_push_param(FeBuild *fb, float value) {
+  if (fb->nparams + 1 > FE_MAX_PARAMS) {
+    fb->overflow = true;
+    return;
+  }
+  fb->params[fb->nparams] = value;
+  fe_emit(fb, FE_CONST, fb->nparams++);
+}
+
+/* A one-element float constant becomes an FE_CONST immediate rather than an
+ * input: a scalar costs no kernel operand, so chains like paddle2onnx's
+ * LearnableAffineBlock (x * s + b with [1]-shaped s, b around an
+ * activation) stay within the inputs a vector kernel takes. */
 static void fe_load(FeBuild *fb, Value *v) {
+  if (!fb->no_immediates && v->dtype == DT_FLOAT32 && ir_value_is_const(v) &&
+      ir_value_numel(v) == 1) {
+    fe_push_param(fb, *(const float *)v->data);
+    return;
+  }
   int k = 0;
   while (k < fb->ninputs && fb->inputs[k] != v) k++;
   if (k == fb->ninputs) {
@@ -193,6 +212,27 @@ static void fe_grow(FeBuild *fb, Node *n, int code, const float prm[2], int nops
     for (int i = 0; i < np; i++) fb->params[fb->nparams++] = prm[i];
   }
   fe_emit(fb, code, arg);
+}
+
+/* True when the inputs alone broadcast to the root's shape: a scalar
+ * constant turned into an immediate may have been the only operand of the
+ * root's rank (x[3] * c[1,1] is [1,3]). */
+static bool fe_inputs_give_root_shape(const FeBuild *fb) {
+  const Value *r = fb->root;
+  int rank = 0;
+  for (int k = 0; k < fb->ninputs; k++)
+    if (fb->inputs[k]->rank > rank) rank = fb->inputs[k]->rank;
+  if (fb->ninputs < 1 || rank != r->rank) return false;
+  for (int i = 0; i < r->rank; i++) {
+    int64_t d = 1;
+    for (int k = 0; k < fb->ninputs; k++) {
+      const Value *v = fb->inputs[k];
+      int j = i - (r->rank - v->rank);
+      if (j >= 0 && v->dims[j] != 1) d = v->dims[j];
+    }
+    if (d != r->dims[i]) return false;
+  }
+  return true;
 }
 
 /* The tree's nodes stop using their inputs, the fused node starts. */
@@ -286,15 +326,20 @@ Status pass_fuse_elementwise(Graph *g, Error *err) {
       free(live);
       return err_set(err, ST_NOMEM, "out of memory in fuse-elementwise");
     }
-    fb->g = g;
-    fb->uses = uses;
-    fb->live = live;
-    fb->nlive = count;
-    fb->root = n->outputs[0];
-    fe_grow(fb, n, code, prm, nops);
+    for (int attempt = 0; attempt < 2; attempt++) {
+      memset(fb, 0, sizeof *fb);
+      fb->g = g;
+      fb->uses = uses;
+      fb->live = live;
+      fb->nlive = count;
+      fb->root = n->outputs[0];
+      fb->no_immediates = attempt == 1;
+      fe_grow(fb, n, code, prm, nops);
+      if (fb->overflow || fe_inputs_give_root_shape(fb)) break;
+    }
     Status s = ST_OK;
     if (!fb->overflow && fb->nnodes >= 2 && fb->ninputs <= FE_MAX_INPUTS &&
-        fb->max_depth <= FE_MAX_STACK && fe_contiguous(g, fb, i)) {
+        fb->max_depth <= FE_MAX_STACK && fe_inputs_give_root_shape(fb) && fe_contiguous(g, fb, i)) {
       fe_update_uses(fb, uses);
       s = fe_commit(g, n, fb, err);
     }

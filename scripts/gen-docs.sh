@@ -151,7 +151,7 @@ gen_workspace() {
       -mcpu=x86-64-v3 -o /dev/null --header /dev/null 2> "$work/plan.txt"
     awk -v name="$(basename "$d")" '
       /^; workspace size:/ { ws = $4 }
-      /^; lower bound/ { lb = $5; r = $8; sub(/\)$/, "", r) }
+      /^; lower bound/ { lb = $6; r = $9; sub(/\)$/, "", r) }
       END { printf "| %s | %s | %s | %s |\n", name, ws, lb, r }' "$work/plan.txt"
   done
 }

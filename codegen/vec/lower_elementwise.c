@@ -313,62 +313,11 @@ Status cg_lower_layer_normalization(CgCtx *c, const Node *n, LLVMValueRef const 
   return ST_OK;
 }
 
-/* The reduced axes must be exactly {last}, from constant input 1 or the
- * older attribute. */
-static bool reduce_last_axis(const Node *n) {
-  const Value *x = n->inputs[0];
-  int64_t axes[IR_MAX_RANK];
-  int cnt;
-  if (n->num_inputs > 1 && n->inputs[1]) {
-    const Value *va = n->inputs[1];
-    if (!ir_value_is_const(va) || va->dtype != DT_INT64 || ir_value_numel(va) != 1) return false;
-    cnt = 1;
-    axes[0] = *(const int64_t *)va->data;
-  } else {
-    const int64_t *at;
-    cnt = ir_attr_ints(n, "axes", &at);
-    if (cnt != 1) return false;
-    axes[0] = at[0];
-  }
-  (void)cnt;
-  return axes[0] == -1 || axes[0] == x->rank - 1;
-}
-
-static Status lower_reduce(CgCtx *c, const Node *n, LLVMValueRef const in[],
-                           LLVMValueRef const out[], VrReduce kind, bool *handled) {
-  *handled = false;
-  if (!row_io(n, in, out) || !reduce_last_axis(n)) return ST_OK;
-  const Value *x = n->inputs[0];
-  int64_t width = x->dims[x->rank - 1];
-  if (ir_value_numel(n->outputs[0]) * width != ir_value_numel(x)) return ST_OK;
-  vr_emit_reduce(c, ir_value_numel(x) / width, width, kind, in[0], out[0]);
-  *handled = true;
-  return ST_OK;
-}
-
-Status cg_lower_reduce_mean(CgCtx *c, const Node *n, LLVMValueRef const in[],
-                            LLVMValueRef const out[], bool *handled, Error *err) {
-  (void)err;
-  return lower_reduce(c, n, in, out, VR_MEAN, handled);
-}
-
-Status cg_lower_reduce_sum(CgCtx *c, const Node *n, LLVMValueRef const in[],
-                           LLVMValueRef const out[], bool *handled, Error *err) {
-  (void)err;
-  return lower_reduce(c, n, in, out, VR_SUM, handled);
-}
-
-Status cg_lower_reduce_max(CgCtx *c, const Node *n, LLVMValueRef const in[],
-                           LLVMValueRef const out[], bool *handled, Error *err) {
-  (void)err;
-  return lower_reduce(c, n, in, out, VR_MAX, handled);
-}
-
 /* ---- data movement --------------------------------------------------------- */
 
-/* Concat and Cast keep their reference kernels: after specialization on
- * constant shapes they are plain copies already.  Transpose, Slice, Split,
- * Pad, Gather and Resize are in lower_remap.c. */
+/* Cast keeps its reference kernel: after specialization on constant
+ * shapes it is a plain loop already.  Concat is in lower_concat.c;
+ * Transpose, Slice, Split, Pad, Gather and Resize in lower_remap.c. */
 #define KEEP_REFERENCE(fn)                                                                         \
   Status cg_lower_##fn(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], \
                        bool *handled, Error *err) {                                                \
@@ -381,5 +330,4 @@ Status cg_lower_reduce_max(CgCtx *c, const Node *n, LLVMValueRef const in[],
     return ST_OK;                                                                                  \
   }
 
-KEEP_REFERENCE(concat)
 KEEP_REFERENCE(cast)

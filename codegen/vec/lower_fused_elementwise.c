@@ -91,6 +91,8 @@ static LLVMValueRef fe_apply(CgCtx *c, LLVMBuilderRef b, LLVMValueRef const x[],
     int64_t code = fp->prog[j], arg = fp->prog[j + 1];
     if (code == FE_LOAD) {
       st[sp++] = x[arg];
+    } else if (code == FE_CONST) {
+      st[sp++] = vm_const(c, vm_width(x[0]), fp->params[arg]);
     } else if (code >= FE_ADD) {
       sp--;
       st[sp - 1] = fe_binary(c, b, code, st[sp - 1], st[sp]);

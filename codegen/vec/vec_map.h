@@ -14,7 +14,7 @@
 
 #include "../lower.h"
 
-#define VMAP_MAX_IN 4
+#define VMAP_MAX_IN 8 /* FE_MAX_INPUTS: every fused program gets a vector kernel */
 
 typedef struct VmapOperand {
   bool is_bool; /* bool (i8 in memory, <N x i1> handed to the op) */

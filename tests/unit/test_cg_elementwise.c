@@ -372,7 +372,7 @@ static void test_layer_norm(void **state) {
 static void test_reduce(void **state) {
   (void)state;
   static const OpKind ops[] = {OP_REDUCE_MEAN, OP_REDUCE_SUM, OP_REDUCE_MAX};
-  for (int round = 0; round < 3; round++) {
+  for (int round = 0; round < 6; round++) {
     Graph *g = ir_graph_new("reduce", "<test>");
     int64_t dims[3];
     random_shape(3, 200000, dims);
@@ -380,6 +380,9 @@ static void test_reduce(void **state) {
     int64_t one = 1, last = -1, first = 0;
     Value *axes_last = ir_const_new(g, "", DT_INT64, 1, &one, &last);
     Value *axes_first = ir_const_new(g, "", DT_INT64, 1, &one, &first);
+    int64_t mid = 1, two = 2, outer_axes[2] = {0, 2};
+    Value *axes_mid = ir_const_new(g, "", DT_INT64, 1, &one, &mid);
+    Value *axes_outer = ir_const_new(g, "", DT_INT64, 1, &two, outer_axes);
     Error err;
     for (size_t oi = 0; oi < 3; oi++) {
       Value *in2[2] = {x, axes_last};
@@ -393,12 +396,51 @@ static void test_reduce(void **state) {
       ir_node_set_attr_ints(g, b, "axes", &ax, 1, &err);
       if (ops[oi] == OP_REDUCE_SUM) b->opset = 11;
       finish(g, b, true);
+      /* A leading or middle axis: the [outer, R, inner] kernel. */
       Value *in3[2] = {x, axes_first};
       Node *c = add_node(g, ops[oi], in3, 2);
       c->opset = 18;
-      finish(g, c, false); /* first axis: reference kernel */
+      finish(g, c, true);
+      Value *in4[2] = {x, axes_mid};
+      Node *d = add_node(g, ops[oi], in4, 2);
+      d->opset = 18;
+      ir_node_set_attr_int(g, d, "keepdims", oi == 2 ? 0 : 1, &err);
+      finish(g, d, true);
+      /* Axes {0, 2} around a kept axis > 1 are two ranges: reference. */
+      Value *in5[2] = {x, axes_outer};
+      Node *e = add_node(g, ops[oi], in5, 2);
+      e->opset = 18;
+      finish(g, e, dims[1] == 1 || dims[0] == 1 || dims[2] == 1);
     }
     check_graph(g, 2.0, 2e-5, 5e-5, "Reduce");
+  }
+}
+
+/* ---- Concat ------------------------------------------------------------------ */
+
+/* Three inputs along each axis, odd sizes, float and bool (1-byte rows), and
+ * blocks over the kernel's 64 KiB piece so one row splits into units. */
+static void test_concat(void **state) {
+  (void)state;
+  for (int round = 0; round < 4; round++) {
+    DType dt = round == 3 ? DT_BOOL : DT_FLOAT32;
+    Graph *g = ir_graph_new("concat", "<test>");
+    int64_t dims[4];
+    random_shape(4, round == 2 ? 400000 : 60000, dims);
+    Error err;
+    for (int axis = 0; axis < 4; axis++) {
+      Value *ins[3];
+      for (int k = 0; k < 3; k++) {
+        int64_t d[4] = {dims[0], dims[1], dims[2], dims[3]};
+        d[axis] = k == 1 ? pick_size() : d[axis];
+        ins[k] = vu_input(g, dt, 4, d);
+      }
+      Node *n = add_node(g, OP_CONCAT, ins, 3);
+      n->opset = 13;
+      ir_node_set_attr_int(g, n, "axis", axis == 3 ? -1 : axis, &err);
+      finish(g, n, true);
+    }
+    check_graph(g, 3.0, 0, 0, "Concat");
   }
 }
 
@@ -435,7 +477,7 @@ int main(void) {
       cmocka_unit_test(test_clip_pow),   cmocka_unit_test(test_binary),
       cmocka_unit_test(test_where),      cmocka_unit_test(test_softmax),
       cmocka_unit_test(test_layer_norm), cmocka_unit_test(test_reduce),
-      cmocka_unit_test(test_transpose),
+      cmocka_unit_test(test_transpose), cmocka_unit_test(test_concat),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -146,11 +146,15 @@ static void fuses_mul_add_sigmoid_mul(void **state) {
   assert_int_equal(g->num_nodes, 1);
   const Node *f = first_node(g, OP_FUSED_ELEMENTWISE);
   assert_non_null(f);
-  assert_int_equal(f->num_inputs, 3);
+  /* The scalar k is an immediate (params[0]); b stays an input. */
+  assert_int_equal(f->num_inputs, 2);
   assert_ptr_equal(f->inputs[0], x);
-  assert_ptr_equal(f->inputs[1], ck);
-  assert_ptr_equal(f->inputs[2], cb);
-  int64_t want[14] = {FE_LOAD, 0, FE_LOAD, 1, FE_MUL, 0, FE_LOAD, 2, FE_ADD, 0,
+  assert_ptr_equal(f->inputs[1], cb);
+  const float *prm;
+  assert_int_equal(ir_attr_floats(f, "params", &prm), 1);
+  assert_true(prm[0] == k);
+  (void)ck;
+  int64_t want[14] = {FE_LOAD, 0, FE_CONST, 0, FE_MUL, 0, FE_LOAD, 1, FE_ADD, 0,
                       FE_SIGMOID, 0, FE_LOAD, 0};
   const int64_t *prog;
   assert_int_equal(ir_attr_ints(f, "program", &prog), 16);
@@ -289,6 +293,17 @@ static void differential(int variant, int rank, const int64_t *od, int nb, const
     v = g_out(g_node(g, OP_MIN, "mn", "mn", 2, mx, x));
     break;
   }
+  case 3: { /* paddle2onnx's LearnableAffineBlock around HardSwish: [1]-shaped scalars */
+    int64_t one = 1;
+    float s1 = 1.3f, b1 = -0.2f, s2 = 0.7f, b2 = 0.05f;
+    Value *m1 = g_out(g_node(g, OP_MUL, "m1", "m1", 2, x, g_const_f32(g, "s1", 1, &one, &s1)));
+    Value *a1 = g_out(g_node(g, OP_ADD, "a1", "a1", 2, m1, g_const_f32(g, "b1", 1, &one, &b1)));
+    Value *hs = g_out(g_node(g, OP_HARD_SWISH, "hs", "hs", 1, a1));
+    Value *m2 = g_out(g_node(g, OP_MUL, "m2", "m2", 2, hs, g_const_f32(g, "s2", 1, &one, &s2)));
+    Value *a2 = g_out(g_node(g, OP_ADD, "a2", "a2", 2, m2, g_const_f32(g, "b2", 1, &one, &b2)));
+    v = g_out(g_node(g, OP_MUL, "o", "o", 2, a2, bb));
+    break;
+  }
   default: { /* (abs(x)^0.5)^2 + clip(hardsigmoid(-x)) * sigmoid(erf(log(1/exp(x*b)))) */
     Value *ab = g_out(g_node(g, OP_ABS, "ab", "ab", 1, x));
     Value *sq = g_out(g_node(g, OP_POW, "sq", "sq", 2, ab, g_const_f32(g, "h", 0, NULL, &half)));
@@ -338,6 +353,95 @@ static void cg_fused_odd_shapes(void **state) {
   int64_t o5[2] = {11, 17}, b5[2] = {11, 17};
   differential(2, 2, o5, 2, b5);
   differential(1, 2, o5, 2, b5);
+  differential(3, 4, o3, 4, b3);
+  differential(3, 2, o2, 1, b2);
+}
+
+/* A LearnableAffineBlock chain: its four scalar constants become FE_CONST
+ * immediates, so the fused node has one input. */
+static void fuses_scalar_constants_as_immediates(void **state) {
+  (void)state;
+  Graph *g = ir_graph_new("affine_hardswish", "test.onnx");
+  g->opset = 14;
+  int64_t d[4] = {1, 2, 3, 4}, one = 1;
+  float s1 = 1.5f, b1 = 0.25f, s2 = -0.5f, b2 = 2.0f;
+  Value *x = g_input(g, "x", DT_FLOAT32, 4, d);
+  Value *m1 = g_out(g_node(g, OP_MUL, "m1", "m1", 2, x, g_const_f32(g, "s1", 1, &one, &s1)));
+  Value *a1 = g_out(g_node(g, OP_ADD, "a1", "a1", 2, m1, g_const_f32(g, "b1", 1, &one, &b1)));
+  Value *hs = g_out(g_node(g, OP_HARD_SWISH, "hs", "hs", 1, a1));
+  Value *m2 = g_out(g_node(g, OP_MUL, "m2", "m2", 2, hs, g_const_f32(g, "s2", 1, &one, &s2)));
+  g_output(g, g_out(g_node(g, OP_ADD, "a2", "y", 2, m2, g_const_f32(g, "b2", 0, NULL, &b2))));
+  run_case(g, "affine_hardswish", -5, 5);
+  const Node *f = first_node(g, OP_FUSED_ELEMENTWISE);
+  assert_non_null(f);
+  assert_int_equal(f->num_inputs, 1);
+  int64_t want[18] = {FE_LOAD, 0, FE_CONST, 0, FE_MUL, 0, FE_CONST, 1, FE_ADD, 0,
+                      FE_HARD_SWISH, 0, FE_CONST, 2, FE_MUL, 0, FE_CONST, 3};
+  const int64_t *prog;
+  assert_int_equal(ir_attr_ints(f, "program", &prog), 20);
+  for (int i = 0; i < 18; i++) assert_int_equal(prog[i], want[i]);
+  const float *prm;
+  assert_int_equal(ir_attr_floats(f, "params", &prm), 4);
+  assert_true(prm[0] == s1 && prm[1] == b1 && prm[2] == s2 && prm[3] == b2);
+  ir_graph_free(g);
+}
+
+/* x[3] * c[1,1] is [1,3]: the scalar gives the result its rank, so it must
+ * stay an input (as an immediate the fused node would be [3]). */
+static void keeps_rank_giving_scalar_as_input(void **state) {
+  (void)state;
+  Graph *g = ir_graph_new("rank_scalar", "test.onnx");
+  g->opset = 17;
+  int64_t d[1] = {3}, d11[2] = {1, 1};
+  float k = 3.0f;
+  Value *x = g_input(g, "x", DT_FLOAT32, 1, d);
+  Value *m = g_out(g_node(g, OP_MUL, "m", "m", 2, x, g_const_f32(g, "k", 2, d11, &k)));
+  g_output(g, g_out(g_node(g, OP_RELU, "r", "y", 1, m)));
+  run_case(g, "rank_scalar", -1, 1);
+  const Node *f = first_node(g, OP_FUSED_ELEMENTWISE);
+  assert_non_null(f);
+  assert_int_equal(f->num_inputs, 2);
+  assert_int_equal(f->outputs[0]->rank, 2);
+  ir_graph_free(g);
+}
+
+/* Eight tensor inputs (the most a fused node takes) through the vector
+ * kernel, with per-channel, per-row and full-shape operands. */
+static void cg_fused_eight_inputs(void **state) {
+  (void)state;
+  Graph *g = ir_graph_new("eight", "test.onnx");
+  g->opset = 17;
+  int64_t full[4] = {2, 3, 5, 7}, chan[3] = {3, 1, 1}, row[2] = {5, 1}, last[1] = {7};
+  Value *in[8];
+  const char *names[8] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+  for (int i = 0; i < 8; i++) {
+    if (i % 4 == 1) in[i] = g_input(g, names[i], DT_FLOAT32, 3, chan);
+    else if (i % 4 == 2) in[i] = g_input(g, names[i], DT_FLOAT32, 2, row);
+    else if (i == 7) in[i] = g_input(g, names[i], DT_FLOAT32, 1, last);
+    else in[i] = g_input(g, names[i], DT_FLOAT32, 4, full);
+  }
+  OpKind ops[7] = {OP_ADD, OP_MUL, OP_SUB, OP_MAX, OP_MUL, OP_ADD, OP_MIN};
+  Value *v = in[0];
+  for (int i = 1; i < 8; i++) {
+    char nm[8];
+    snprintf(nm, sizeof nm, "n%d", i);
+    v = g_out(g_node(g, ops[i - 1], nm, nm, 2, v, in[i]));
+  }
+  g_output(g, g_out(g_node(g, OP_TANH, "t", "y", 1, v)));
+  g_type_all(g);
+  Error err = {0};
+  if (pass_find("fuse-elementwise")->fn(g, &err) != ST_OK) fail_msg("%s", err.msg);
+  const Node *f = first_node(g, OP_FUSED_ELEMENTWISE);
+  assert_non_null(f);
+  assert_int_equal(f->num_inputs, 8);
+  assert_true(vu_lowered(g, f));
+  void **ins = make_inputs(g, -2, 2);
+  CgCompare cmp;
+  Status st = cgh_differential(g, 3, (const void *const *)ins, 1e-4, 1e-5, &cmp, &err);
+  free_bufs(ins, g->num_inputs);
+  if (st != ST_OK) fail_msg("%s", err.msg);
+  if (!cmp.ok) fail_msg("max abs %.3g, max rel %.3g", cmp.max_abs, cmp.max_rel);
+  ir_graph_free(g);
 }
 
 int main(void) {
@@ -349,6 +453,9 @@ int main(void) {
       cmocka_unit_test(keeps_output_intermediate),
       cmocka_unit_test(kernel_hand_values),
       cmocka_unit_test(cg_fused_odd_shapes),
+      cmocka_unit_test(fuses_scalar_constants_as_immediates),
+      cmocka_unit_test(keeps_rank_giving_scalar_as_input),
+      cmocka_unit_test(cg_fused_eight_inputs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -108,6 +108,26 @@ static void conv_with_extra_user_not_folded(void **state) {
   ir_graph_free(g);
 }
 
+/* Conv -> Mul by a [1] scalar -> Add of a [1,6,1,1] per-channel constant
+ * (paddle2onnx's LearnableAffineBlock after a conv) fold into the conv's
+ * weights; a Mul by a constant varying along W ([6] onto the last axis)
+ * is not per channel and stays. */
+static void conv_then_channel_affine(void **state) {
+  (void)state;
+  Graph *g = fz_graph("conv_affine");
+  Value *x = g_input(g, "x", DT_FLOAT32, 4, XD);
+  Value *y = g_out(conv_node(g, x, 6, 2, 2, 1, true, "c"));
+  int64_t one = 1, ch[4] = {1, 6, 1, 1}, w6 = 6;
+  Value *m = g_out(g_node(g, OP_MUL, "Mul", "m", 2, fz_rand_const(g, "s", 1, &one, 0.5, 2, 41), y));
+  Value *a = g_out(g_node(g, OP_ADD, "Add", "a", 2, m, fz_rand_const(g, "b", 4, ch, -1, 1, 42)));
+  g_output(g, g_out(g_node(g, OP_MUL, "MulW", "y", 2, a, fz_rand_const(g, "v", 1, &w6, -1, 1, 43))));
+  fz_check_pass(g, "fold-batchnorm", "conv_affine");
+  assert_int_equal(fz_count(g, OP_ADD), 0);
+  assert_int_equal(fz_count(g, OP_MUL), 1);
+  assert_int_equal(fz_count(g, OP_CONV), 1);
+  ir_graph_free(g);
+}
+
 /* Hand-computed: x=[1,2] on two channels, scale=[2,1], B=[0,1], mean=[1,0],
  * var=[3,0] (eps 1): channel 0 (1-1)*2/2+0 = 0; channel 1 2*1/1+1 = 3. */
 static void standalone_values(void **state) {
@@ -157,6 +177,7 @@ int main(void) {
       cmocka_unit_test(bn_then_conv),
       cmocka_unit_test(conv_with_extra_user_not_folded),
       cmocka_unit_test(standalone_values),
+      cmocka_unit_test(conv_then_channel_affine),
       cmocka_unit_test(pipeline_conv_bn_relu),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@
  *   |ref| and the same argmax per row)
  *   onnxc run (reference evaluator) -> the same comparison
  *   onnxc verify --each (every pass keeps the outputs)
+ *   onnxc compile --print-kernels: no node runs a reference kernel
  *
  * Each fixture's meta.json gives the input name and the shape it was
  * exported with (passed as --input-shape, which also fixes dynamic batch).
@@ -188,11 +189,17 @@ static bool run_model(const char *name) {
   ok = ok && f && fwrite(x.data, 1, x.nbytes, f) == x.nbytes;
   if (f) fclose(f);
   int rc = sh("cd '%s' && '%s' compile '%s/model.onnx' -o m.o --header m.h --name m "
-              "--input-shape %s 2>compile.err",
+              "--input-shape %s --print-kernels 2>compile.err",
               work, ONNXC_BINARY, dir, spec);
   if (rc != 0) {
     printf("  %s: onnxc compile exited %d\n", name, rc);
     sh("cat '%s/compile.err'", work);
+    ok = false;
+  } else if (sh("grep -q '^  reference ' '%s/compile.err'", work) == 0) {
+    /* Every node of these real exports has a specialized kernel; a node
+     * that falls back to its reference kernel is a speed regression. */
+    printf("  %-34s kernels   FAIL: nodes on reference kernels:\n", name);
+    sh("grep '^  reference ' '%s/compile.err'", work);
     ok = false;
   }
   /* The pool from source: the test's own build may carry sanitizers. */

@@ -39,6 +39,22 @@ void cv_epi_store_vec(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef p,
   else cv_store(cb, v, p);
 }
 
+void cv_epi_store_lanes(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef const ptrs[], int n) {
+  if (cv->epi) {
+    LLVMValueRef r = NULL;
+    if (has_residual(cv)) {
+      r = LLVMConstNull(cb->vty);
+      for (int l = 0; l < n; l++)
+        r = LLVMBuildInsertElement(cb->b, r, cv_load(cb, residual_ptr(cb, ptrs[l])),
+                                   LLVMConstInt(cb->i32, (unsigned)l, 0), "");
+    }
+    v = cg_epilogue_finish(cb->c, cb->b, cv->epi->node, v, r);
+  }
+  for (int l = 0; l < n; l++)
+    cv_store(cb, LLVMBuildExtractElement(cb->b, v, LLVMConstInt(cb->i32, (unsigned)l, 0), ""),
+             ptrs[l]);
+}
+
 void cv_epi_store_scalar(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef p) {
   if (cv->epi) {
     LLVMValueRef r = has_residual(cv) ? cv_load(cb, residual_ptr(cb, p)) : NULL;

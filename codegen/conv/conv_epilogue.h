@@ -20,6 +20,9 @@ int cv_epi_args(const CvConv *cv, LLVMValueRef x, LLVMValueRef y, LLVMValueRef a
 
 /* Stores the first `lanes` lanes of vector v at p (masked when < vf). */
 void cv_epi_store_vec(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef p, int lanes);
+/* Lane l < n of v, after the epilogue, stored at ptrs[l] (any addresses
+ * of the output): the residual lanes are read before any lane is stored. */
+void cv_epi_store_lanes(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef const ptrs[], int n);
 /* Stores float v at p. */
 void cv_epi_store_scalar(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef p);
 /* v after the epilogue, for a vector whose lane l (< lanes) is the output

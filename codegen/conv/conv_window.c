@@ -119,8 +119,13 @@ static void emit_chunk(Win *w, int nu, int lanes, LLVMValueRef ow0) {
   }
 }
 
-/* One border pixel, scalar, with its kw range from the table. */
-static void emit_pixel(Win *w, LLVMValueRef ow) {
+/* One border pixel, scalar, with its kw range from the table.  With
+ * `lanes` (an alloca of vf floats) the result goes to lane `lane` without
+ * the epilogue, which emit_row then applies to all border pixels of the
+ * row as one vector: a scalar GELU per border pixel is a chain of ~30
+ * dependent operations, and at 56 columns two such pixels per row cost
+ * as much as the whole vectorized interior. */
+static void emit_pixel(Win *w, LLVMValueRef ow, LLVMValueRef lanes, LLVMValueRef lane) {
   CvB *cb = &w->cb;
   const CvConv *cv = w->cv;
   LLVMValueRef acc = cv_alloca(cb, cb->f32);
@@ -141,7 +146,10 @@ static void emit_pixel(Win *w, LLVMValueRef ow) {
   if (w->op == CV_WIN_AVG)
     a = LLVMBuildFMul(cb->b, LLVMBuildFMul(cb->b, a, cv_load(cb, cv_gep(cb, w->rh, w->oh)), ""),
                       cv_load(cb, cv_gep(cb, w->rw, ow)), "");
-  cv_epi_store_scalar(cb, cv, a, cv_gep(cb, w->yp, cv_add(cb, cv_mul(cb, w->oh, cv->ow), ow)));
+  if (lanes)
+    cv_store(cb, a, cv_gep(cb, lanes, lane));
+  else
+    cv_epi_store_scalar(cb, cv, a, cv_gep(cb, w->yp, cv_add(cb, cv_mul(cb, w->oh, cv->ow), ow)));
 }
 
 static void emit_row(Win *w, int64_t ia, int64_t ib) {
@@ -162,15 +170,25 @@ static void emit_row(Win *w, int64_t ia, int64_t ib) {
   }
   if (tail > 0) emit_chunk(w, 1, tail, cv_i64(cb, ib - tail));
   /* Border columns: [0, ia) and [ib, ow). */
+  const CvConv *cv = w->cv;
+  int64_t nborder = ia + (cv->ow - ib);
+  LLVMValueRef lanes = cv->epi && nborder > 1 && nborder <= vf ? cv_alloca(cb, cb->vty) : NULL;
   if (ia > 0) {
     CvLoop p = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, ia), 1);
-    emit_pixel(w, p.iv);
+    emit_pixel(w, p.iv, lanes, p.iv);
     cv_next(cb, &p);
   }
-  if (ib < w->cv->ow) {
-    CvLoop p = cv_for(cb, cv_i64(cb, ib), cv_i64(cb, w->cv->ow), 1);
-    emit_pixel(w, p.iv);
+  if (ib < cv->ow) {
+    CvLoop p = cv_for(cb, cv_i64(cb, ib), cv_i64(cb, cv->ow), 1);
+    emit_pixel(w, p.iv, lanes, lanes ? cv_add(cb, p.iv, cv_i64(cb, ia - ib)) : NULL);
     cv_next(cb, &p);
+  }
+  if (lanes) {
+    LLVMValueRef yrow = cv_gep(cb, w->yp, cv_mul(cb, w->oh, cv->ow));
+    LLVMValueRef ptrs[64];
+    for (int64_t k = 0; k < nborder; k++)
+      ptrs[k] = cv_gepc(cb, yrow, k < ia ? k : ib + (k - ia));
+    cv_epi_store_lanes(cb, cv, LLVMBuildLoad2(cb->b, cb->vty, lanes, ""), ptrs, (int)nborder);
   }
 }
 

@@ -497,6 +497,7 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
   e.lower = (CgCtx){.ctx = e.ctx, .mod = e.mod, .td = td, .g = g, .counter = 0,
                     .reference_only = o->reference_kernels_only, .min_task_ns = o->min_task_ns};
   cg_target_vector_facts(t.triple, t.cpu, t.features, &e.lower.vf32, &e.lower.has_fma);
+  e.lower.split_512 = e.lower.vf32 == 16 && t.cpu && strncmp(t.cpu, "znver4", 6) == 0;
   char names[6][160];
   const char *exported[6];
   int num_exported = 0;

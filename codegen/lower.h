@@ -50,6 +50,10 @@ typedef struct CgCtx {
   const Graph *g;
   int vf32;                  /* float32 lanes of the target's preferred vector: 16, 8 or 4 */
   bool has_fma;
+  /* 512-bit FMAs run as two 256-bit halves (AMD Zen 4): 8-lane vectors
+   * then lose no FMA throughput, so a kernel may pick them to waste fewer
+   * lanes on a short dimension. */
+  bool split_512;
   int counter;               /* for unique names */
   bool reference_only;       /* CgOptions.reference_kernels_only */
   /* The parallel dispatch (parallel.h), valid at positions in the run body. */

@@ -206,6 +206,9 @@ Status cv_emit_direct(CgCtx *c, const CvConv *cv, const float *wt, const float *
   Direct d = {.cv = cv};
   cv_begin(&d.cb, c, "conv.direct", cv_epi_nptr(cv));
   CvB *cb = &d.cb;
+  /* Few output channels per group (HRFormer's 18-channel branch) fill
+   * 16-lane vectors badly (18 of 32 lanes). */
+  cv_narrow_vectors(cb, cv->cout_g);
   int vf = cb->vf;
   d.x = LLVMGetParam(cb->fn, 0);
   d.y = LLVMGetParam(cb->fn, 1);

@@ -4,6 +4,7 @@
  * load/store carries alignment 4 (tensors are only float-aligned in
  * general: a view may start anywhere inside a buffer).
  */
+#include <stdio.h>
 #include "conv_ir.h"
 
 #include "../parallel.h"
@@ -22,6 +23,24 @@ void cv_begin(CvB *cb, CgCtx *c, const char *tag, int nptr) {
   cb->ptr = LLVMPointerTypeInContext(c->ctx, 0);
   cb->vf = c->vf32 >= 1 ? c->vf32 : 4;
   cb->vty = LLVMVectorType(cb->f32, (unsigned)cb->vf);
+}
+
+bool cv_narrow_vectors(CvB *cb, int64_t len) {
+  if (!cb->c->split_512 || cb->vf != 16 || len <= 0 || (len + 7) / 8 * 8 >= (len + 15) / 16 * 16)
+    return false;
+  cb->vf = 8;
+  cb->vty = LLVMVectorType(cb->f32, 8);
+  /* "onnxc.conv.direct.7" -> "onnxc.conv.direct.v8.7": --emit=llvm and the
+   * tests can see which width a kernel got. */
+  size_t n;
+  const char *name = LLVMGetValueName2(cb->fn, &n);
+  const char *dot = name ? strrchr(name, '.') : NULL;
+  if (dot) {
+    char buf[160];
+    snprintf(buf, sizeof buf, "%.*s.v8%s", (int)(dot - name), name, dot);
+    LLVMSetValueName2(cb->fn, buf, strlen(buf));
+  }
+  return true;
 }
 
 void cv_call(CvB *cb, LLVMValueRef const args[], int nargs, int64_t units, double cost_ns) {

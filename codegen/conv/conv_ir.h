@@ -33,6 +33,12 @@ typedef struct CvLoop {
 /* Starts a partitioned kernel `onnxc.<tag>.<k>` with nptr pointer
  * parameters and the unit range cb->lo, cb->hi. */
 void cv_begin(CvB *cb, CgCtx *c, const char *tag, int nptr);
+/* Switches the kernel (just begun) to 8-lane vectors when the target runs
+ * 512-bit FMAs as two halves (CgCtx.split_512), so 8 lanes cost no FMA
+ * throughput, and a vectorized dimension of len elements wastes fewer
+ * lanes that way (18 channels: 24 lanes instead of 32).  The kernel's
+ * name gains ".v8". */
+bool cv_narrow_vectors(CvB *cb, int64_t len);
 /* Calls the finished kernel over units [0, units) at c->b (parallel.h);
  * cost_ns: the node's estimated single-core time. */
 void cv_call(CvB *cb, LLVMValueRef const args[], int nargs, int64_t units, double cost_ns);

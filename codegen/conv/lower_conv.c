@@ -42,8 +42,12 @@ Status cv_lower_conv_node(CgCtx *c, const Node *n, LLVMValueRef const in[],
    * vectors); the direct kernel vectorizes over output channels instead.
    * Measured on AVX-512 at one thread: Next-ViT-S's 1x1 convs at 7x7 went
    * from 72% to 85% of the FMA peak, at 14x14 from 89% to 95%; at 28x28
-   * the pointwise kernel stays ahead (95%). */
-  bool small_plane = c->vf32 >= 16 && cv_num_regs(c) == 32 && cv.oh * cv.ow < 16 * c->vf32;
+   * the pointwise kernel stays ahead (95%).  Only with >= 256 input
+   * channels, where the gain is: the direct kernel is twice the code, and
+   * HRFormer-T's many small 1x1 convs (18-144 inputs) gained nothing and
+   * cost 1.2 s of compile time. */
+  bool small_plane = c->vf32 >= 16 && cv_num_regs(c) == 32 && cv.oh * cv.ow < 16 * c->vf32 &&
+                     cv.cin_g >= 256;
   if (cv.kh == 1 && cv.kw == 1 && cv.sh == 1 && cv.sw == 1 && !cv.pt && !cv.pl && !cv.pb &&
       !cv.pr && cv.oh == cv.h && cv.ow == cv.w && !small_plane)
     return cv_emit_pointwise(c, &cv, w->data, bias, in[0], out[0], err);

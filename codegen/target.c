@@ -1,6 +1,7 @@
 /* Target machine, new-pass-manager pipeline, object/asm/IR output; see target.h. */
 #include "target.h"
 
+#include <errno.h>
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/Transforms/PassBuilder.h>
@@ -8,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include "object_weights.h"
 #include "../targets/llvm_subtarget.h"
 #include "../targets/target_check.h"
 
@@ -133,6 +136,17 @@ Status cg_target_emit(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, CgEmit
   return st;
 }
 
+/* Weights from this size up bypass LLVM's object writer (object_weights.h):
+ * small ones are not worth a symbol each. */
+#define DEFER_MIN_BYTES 4096
+
+/* The object can be patched after it is written: a regular file, or none
+ * yet (not a pipe or a device the user named as the output). */
+static bool writable_in_place(const char *path) {
+  struct stat st;
+  return path && (stat(path, &st) != 0 ? errno == ENOENT : S_ISREG(st.st_mode));
+}
+
 static Status emit_checked(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, CgEmitTimes *tm,
                            Error *err) {
   *tm = (CgEmitTimes){0};
@@ -185,13 +199,17 @@ static Status emit_checked(CgTarget *t, LLVMModuleRef mod, const CgOptions *o, C
   }
   LLVMCodeGenFileType ft = o->emit == CG_EMIT_ASM ? LLVMAssemblyFile : LLVMObjectFile;
   t0 = cg_now_ms();
-  bad = LLVMTargetMachineEmitToFile(t->tm, mod, o->output_path, ft, &msg);
+  CgDeferredWeights deferred = {0};
+  Status st = ST_OK;
+  if (ft == LLVMObjectFile && writable_in_place(o->output_path) && cg_object_is_elf64le(t->triple))
+    st = cg_defer_weight_data(mod, DEFER_MIN_BYTES, &deferred, err);
+  if (st == ST_OK && LLVMTargetMachineEmitToFile(t->tm, mod, o->output_path, ft, &msg)) {
+    st = err_set(err, ST_IO, "%s: %s", o->output_path, msg ? msg : "cannot emit");
+    LLVMDisposeMessage(msg);
+  }
+  if (st == ST_OK) st = cg_write_deferred_weights(o->output_path, &deferred, err);
+  cg_deferred_weights_free(&deferred);
   tm->codegen = cg_now_ms() - t0;
   tm->codegen_mb = cg_peak_mb();
-  if (bad) {
-    err_set(err, ST_IO, "%s: %s", o->output_path, msg ? msg : "cannot emit");
-    LLVMDisposeMessage(msg);
-    return ST_IO;
-  }
-  return ST_OK;
+  return st;
 }

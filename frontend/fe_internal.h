@@ -8,6 +8,7 @@
  *   normalize.c      rewriting old op forms to the newest (canon contract)
  *   functions.c      model-local function lookup and inlining
  *   input_shape.c    fixing dynamic input dims from --input-shape
+ *   model_split.c    ModelProto unpacking, one initializer at a time
  *   onnx_load.c      the model/graph walk that ties them together
  *
  * Functions here set BARE reasons in Error unless said otherwise; the walker
@@ -34,6 +35,18 @@
 #define FE_MAX_ATTR_ELEMS (1 << 24) /* ints/floats/strings in one attribute */
 #define FE_MAX_NODE_IO 65536       /* inputs or outputs of one node */
 #define FE_MAX_FUNCTION_DEPTH 16   /* nested model-local function calls */
+
+/* ---- model_split.c ---- */
+/* A model's bytes: a file read piecewise (mem NULL) or a buffer. */
+typedef struct FeBytes {
+  int fd;
+  const uint8_t *mem;
+  uint64_t size;
+} FeBytes;
+/* Unpacks a ModelProto with its graph's initializers read and unpacked one
+ * at a time: the bytes and the message are never both whole in memory.
+ * ST_PARSE for bytes that are not a ModelProto, ST_IO, ST_NOMEM. */
+Status fe_unpack_model(const FeBytes *src, Onnx__ModelProto **out);
 
 /* ---- tensor_pb.c ---- */
 /* Decodes a TensorProto into out (data malloc'ed, unpacked).  base_dir is the

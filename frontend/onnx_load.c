@@ -8,11 +8,15 @@
  * names.  Unknown ops are collected and reported together at the end.
  * The protobuf is freed before returning; on error so is the graph.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fe_internal.h"
 
@@ -552,22 +556,17 @@ static Status load_model(Loader *L, const Onnx__ModelProto *m, const LoadOptions
   return st;
 }
 
-/* owned: data itself when the caller hands it over (freed right after the
- * parse, which copies every field: the file's bytes and the parsed message
- * are then never in memory together with the IR's weights). */
-static Status load_buffer(const void *data, void *owned, size_t len, const char *source,
-                          const char *base_dir, const LoadOptions *opt, Graph **out, Error *err) {
+static Status load_bytes(const FeBytes *bytes, const char *source, const char *base_dir,
+                         const LoadOptions *opt, Graph **out, Error *err) {
   *out = NULL;
-  if (!source) source = "<memory>";
-  if (len > FE_MAX_MODEL_BYTES) {
-    free(owned);
-    return err_set(err, ST_NOMEM, "%s: error: model of %zu bytes is above the %zu-byte limit",
-                   source, len, (size_t)FE_MAX_MODEL_BYTES);
-  }
-  if (!data && len) return err_set(err, ST_INVALID, "%s: error: no data", source);
-  Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, data);
-  free(owned);
-  if (!m)
+  if (bytes->size > FE_MAX_MODEL_BYTES)
+    return err_set(err, ST_NOMEM, "%s: error: model of %llu bytes is above the %zu-byte limit",
+                   source, (unsigned long long)bytes->size, (size_t)FE_MAX_MODEL_BYTES);
+  Onnx__ModelProto *m;
+  Status st = fe_unpack_model(bytes, &m);
+  if (st == ST_NOMEM) return err_set(err, ST_NOMEM, "%s: out of memory", source);
+  if (st == ST_IO) return err_set(err, ST_IO, "%s: read error", source);
+  if (st != ST_OK)
     return err_set(err, ST_PARSE, "%s: error: not a valid ONNX model (protobuf parse failed: "
                    "truncated or corrupt file)", source);
   Graph *g = ir_graph_new(NULL, source);
@@ -578,7 +577,7 @@ static Status load_buffer(const void *data, void *owned, size_t len, const char 
   Error local;
   Loader L = {.g = g, .m = m, .base_dir = base_dir, .err = err ? err : &local};
   g->max_tensor_bytes = opt ? opt->max_tensor_bytes : 0;
-  Status st = load_model(&L, m, opt);
+  st = load_model(&L, m, opt);
   if (st == ST_OK) st = fe_report_external_files(m, base_dir, opt, L.err);
   onnx__model_proto__free_unpacked(m, NULL);
   if (st != ST_OK) {
@@ -591,22 +590,46 @@ static Status load_buffer(const void *data, void *owned, size_t len, const char 
 
 Status fe_load_buffer(const void *data, size_t len, const char *source, const char *base_dir,
                       const LoadOptions *opt, Graph **out, Error *err) {
-  return load_buffer(data, NULL, len, source, base_dir, opt, out, err);
+  *out = NULL;
+  if (!source) source = "<memory>";
+  if (!data && len) return err_set(err, ST_INVALID, "%s: error: no data", source);
+  FeBytes bytes = {.fd = -1, .mem = data ? data : (const uint8_t *)"", .size = len};
+  return load_bytes(&bytes, source, base_dir, opt, out, err);
 }
 
+/* The file is read piecewise (model_split.c), never whole. */
 Status fe_load_file(const char *path, const LoadOptions *opt, Graph **out, Error *err) {
   *out = NULL;
-  void *buf;
-  size_t len;
-  TRY(fe_read_file(path, FE_MAX_MODEL_BYTES, &buf, &len, err));
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return err_set(err, ST_IO, "%s: cannot open: %s", path, strerror(errno));
+  struct stat sb;
+  if (fstat(fd, &sb) != 0) {
+    Status st = err_set(err, ST_IO, "%s: cannot read: %s", path, strerror(errno));
+    close(fd);
+    return st;
+  }
   /* External data is relative to the model's folder. */
   const char *slash = strrchr(path, '/');
   char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
   if (!dir) {
-    free(buf);
+    close(fd);
     return err_set(err, ST_NOMEM, "%s: out of memory", path);
   }
-  Status st = load_buffer(buf, buf, len, path, dir, opt, out, err);
+  Status st;
+  if (S_ISREG(sb.st_mode)) {
+    FeBytes bytes = {.fd = fd, .size = (uint64_t)sb.st_size};
+    st = load_bytes(&bytes, path, dir, opt, out, err);
+  } else { /* a pipe or a device: read to the end first */
+    void *buf;
+    size_t len;
+    st = fe_read_file(path, FE_MAX_MODEL_BYTES, &buf, &len, err);
+    if (st == ST_OK) {
+      FeBytes bytes = {.fd = -1, .mem = buf ? buf : (const uint8_t *)"", .size = len};
+      st = load_bytes(&bytes, path, dir, opt, out, err);
+      free(buf);
+    }
+  }
   free(dir);
+  close(fd);
   return st;
 }

@@ -59,6 +59,8 @@ static void attn_ir_init(AttnIR *a, CgCtx *c, const AttnPlan *p) {
     a->ck = p->m;
     a->ktld = mpad;
   } else {
+    int64_t chunk = ATTN_KT_CHUNK_BYTES / (4 * p->d);
+    if (chunk >= a->vf) fit = chunk;
     /* Whole key blocks when possible so full chunks have no key tail. */
     a->ck = fit >= a->kb ? fit / a->kb * a->kb : fit / a->vf * a->vf;
     a->ktld = a->ck;
@@ -210,15 +212,13 @@ static void block_scores(AttnIR *a, LLVMBuilderRef b, const RowState *st, int qr
 static void block_softmax(AttnIR *a, LLVMBuilderRef b, const RowState *st, int i,
                           LLVMValueRef s[MAXKV], int nvec) {
   CgCtx *c = a->c;
+  /* A NaN score may be dropped from the max: its exp still makes the
+   * row's sum, and so its output, NaN. */
   LLVMValueRef bmv = s[0];
-  for (int v = 1; v < nvec; v++) {
-    LLVMValueRef args[2] = {bmv, s[v]};
-    bmv = vm_intrin(c, b, "llvm.maxnum", args, 2);
-  }
-  LLVMValueRef bm = vm_hmax(c, b, bmv);
+  for (int v = 1; v < nvec; v++) bmv = vm_max_fast(c, b, s[v], bmv);
+  LLVMValueRef bm = vm_hmax_fast(c, b, bmv);
   LLVMValueRef mo = LLVMBuildLoad2(b, a->f32, st->mx[i], "");
-  LLVMValueRef margs[2] = {mo, bm};
-  LLVMValueRef mn = vm_intrin(c, b, "llvm.maxnum", margs, 2);
+  LLVMValueRef mn = vm_max_fast(c, b, bm, mo);
   LLVMValueRef all_ninf = LLVMBuildFCmp(b, LLVMRealOEQ, mn, LLVMConstReal(a->f32, -INFINITY), "");
   LLVMValueRef mu = LLVMBuildSelect(b, all_ninf, LLVMConstReal(a->f32, 0.0), mn, "");
   LLVMValueRef cr = vm_exp(c, b, LLVMBuildFSub(b, mo, mu, ""));

@@ -128,7 +128,17 @@ LLVMValueRef vm_clamp(CgCtx *c, LLVMBuilderRef b, LLVMValueRef x, double lo, dou
   return sel_cmp(c, b, LLVMRealOGT, x, h, h, x);
 }
 
-/* Halves the vector until one lane is left. */
+/* a > x ? a : x: one instruction on x86 (MAXPS), where llvm.maxnum takes
+ * three (max, unordered compare, blend).  NaN handling differs: a NaN in
+ * x is returned, a NaN in a is dropped; callers whose NaN inputs reach the
+ * result anyway (softmax: exp(NaN - m) is NaN) may take it. */
+LLVMValueRef vm_max_fast(CgCtx *c, LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef x) {
+  (void)c;
+  return LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, a, x, ""), a, x, "");
+}
+
+/* Halves the vector until one lane is left; intrin NULL: sum, "max_fast":
+ * vm_max_fast, else the named two-operand intrinsic. */
 LLVMValueRef vm_hreduce(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v, const char *intrin) {
   int n = lanes(v);
   LLVMTypeRef i32 = LLVMInt32TypeInContext(c->ctx);
@@ -141,7 +151,9 @@ LLVMValueRef vm_hreduce(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v, const char *
     }
     LLVMValueRef lo = LLVMBuildShuffleVector(b, v, v, LLVMConstVector(lo_idx, (unsigned)h), "");
     LLVMValueRef hi = LLVMBuildShuffleVector(b, v, v, LLVMConstVector(hi_idx, (unsigned)h), "");
-    if (intrin) {
+    if (intrin && strcmp(intrin, "max_fast") == 0) {
+      v = vm_max_fast(c, b, lo, hi);
+    } else if (intrin) {
       LLVMValueRef a[2] = {lo, hi};
       v = vm_intrin(c, b, intrin, a, 2);
     } else {
@@ -159,6 +171,9 @@ LLVMValueRef vm_hsum(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v) {
 LLVMValueRef vm_hmax(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v) {
   return vm_hreduce(c, b, v, "llvm.maxnum");
 }
+LLVMValueRef vm_hmax_fast(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v) {
+  return vm_hreduce(c, b, v, "max_fast");
+}
 
 /* ---- exp -------------------------------------------------------------- */
 
@@ -167,6 +182,21 @@ LLVMValueRef vm_hmax(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v) {
  * results down to the subnormal range round only once and k = 128 still
  * overflows cleanly to inf.  k comes from the 1.5*2^23 shifter trick, which
  * leaves NaN lanes as NaN (fptosi would make them poison). */
+/* p * 2^k by AVX-512's VSCALEFPS: one instruction for the eight of the
+ * two-factor scaling below, and the same result (one rounding, subnormals
+ * included).  Exp is the bulk of softmax, sigmoid, tanh and erf, so this
+ * is felt in attention and in GELU/SiLU epilogues.  (vf32 == 16 only on
+ * x86 with AVX-512F, which has the 512-bit form.) */
+static LLVMValueRef scalef16(CgCtx *c, LLVMBuilderRef b, LLVMValueRef p, LLVMValueRef k) {
+  static const char name[] = "llvm.x86.avx512.mask.scalef.ps.512";
+  unsigned id = LLVMLookupIntrinsicID(name, sizeof name - 1);
+  LLVMValueRef f = LLVMGetIntrinsicDeclaration(c->mod, id, NULL, 0);
+  LLVMTypeRef fty = LLVMIntrinsicGetType(c->ctx, id, NULL, 0);
+  LLVMValueRef args[5] = {p, k, p, LLVMConstInt(LLVMInt16TypeInContext(c->ctx), 0xffff, 0),
+                          LLVMConstInt(LLVMInt32TypeInContext(c->ctx), 4, 0)}; /* current rounding */
+  return LLVMBuildCall2(b, fty, f, args, 5, "");
+}
+
 LLVMValueRef vm_exp(CgCtx *c, LLVMBuilderRef b, LLVMValueRef x) {
   int n = lanes(x);
   LLVMTypeRef it = i32_like(c, n);
@@ -181,6 +211,7 @@ LLVMValueRef vm_exp(CgCtx *c, LLVMBuilderRef b, LLVMValueRef x) {
   LLVMValueRef r2 = LLVMBuildFMul(b, r, r, "");
   LLVMValueRef p = vm_fma(c, b, r2, poly(c, b, r, exp_poly, 6), r);
   p = LLVMBuildFAdd(b, p, vm_const(c, n, 1.0), "");
+  if (n == 16 && c->vf32 == 16) return scalef16(c, b, p, k);
   LLVMValueRef k1 = LLVMBuildAShr(b, ki, const_i32(c, n, 1), "");
   LLVMValueRef k2 = LLVMBuildSub(b, ki, k1, "");
   LLVMValueRef s1 = LLVMBuildBitCast(

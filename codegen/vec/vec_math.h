@@ -34,6 +34,9 @@ LLVMValueRef vm_fma(CgCtx *c, LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef x, 
 /* Horizontal sum / maximum (NaN-ignoring, like fmaxf) to a scalar float. */
 LLVMValueRef vm_hsum(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v);
 LLVMValueRef vm_hmax(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v);
+/* Max without llvm.maxnum's NaN rule (see vm_max_fast in vec_math.c). */
+LLVMValueRef vm_max_fast(CgCtx *c, LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef x);
+LLVMValueRef vm_hmax_fast(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v);
 /* Pairwise tree reduction with a two-operand intrinsic (NULL: fadd). */
 LLVMValueRef vm_hreduce(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v, const char *intrin);
 /* select(x < lo, lo, x) then select(x > hi, hi, x): NaN passes through. */

@@ -8,6 +8,7 @@
 #include "conv_epilogue.h"
 
 #include "../vec/epilogue.h"
+#include "../vec/vec_loops.h"
 
 static bool has_residual(const CvConv *cv) { return cv->epi && cv->epi->r; }
 
@@ -76,4 +77,15 @@ LLVMValueRef cv_epi_strided(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValue
                                  LLVMConstInt(cb->i32, (unsigned)l, 0), "");
   }
   return cg_epilogue_finish(cb->c, cb->b, cv->epi->node, v, r);
+}
+
+void cv_epi_store_wide(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef p, int count) {
+  int n = (int)LLVMGetVectorSize(LLVMTypeOf(v));
+  if (cv->epi) {
+    LLVMValueRef r = NULL;
+    if (has_residual(cv))
+      r = cg_epilogue_load_residual(cb->c, cb->b, n, residual_ptr(cb, p), cv_i64(cb, 0), count);
+    v = cg_epilogue_finish(cb->c, cb->b, cv->epi->node, v, r);
+  }
+  vl_store(cb->c, cb->b, v, p, cv_i64(cb, 0), count);
 }

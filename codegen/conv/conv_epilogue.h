@@ -20,6 +20,9 @@ int cv_epi_args(const CvConv *cv, LLVMValueRef x, LLVMValueRef y, LLVMValueRef a
 
 /* Stores the first `lanes` lanes of vector v at p (masked when < vf). */
 void cv_epi_store_vec(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef p, int lanes);
+/* The same for a vector of any width (up to 64 lanes), count lanes stored:
+ * one wide vector is split by LLVM into interleaved register operations. */
+void cv_epi_store_wide(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef p, int count);
 /* Lane l < n of v, after the epilogue, stored at ptrs[l] (any addresses
  * of the output): the residual lanes are read before any lane is stored. */
 void cv_epi_store_lanes(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef const ptrs[], int n);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "../parallel.h"
+#include "../vec/epilogue.h"
 #include "../vec/vec_loops.h"
 #include "conv_emit.h"
 #include "conv_epilogue.h"
@@ -27,7 +28,18 @@ typedef struct Win {
   LLVMValueRef khlo, khhi, kwlo, kwhi;
   /* per plane / row */
   LLVMValueRef xp, yp, wo, init, oh, khlo_v, khhi_v;
+  /* With an epilogue on rows of at most ROWBUF_MAX pixels: the row's raw
+   * sums, which get the epilogue at the end of the row in wide groups. */
+  LLVMValueRef rowbuf;
 } Win;
+
+/* An activation such as GELU is a chain of ~40 dependent vector
+ * operations: applied per output vector inside the row loop (the row's
+ * vectors, its masked tail and its border pixels each paying one), it cost
+ * HRFormer's 56x56 depthwise convolutions twice their taps.  Applied once
+ * per row to groups of EPI_GROUP vectors as one wide vector, the chains
+ * interleave and the partial vectors merge. */
+enum { ROWBUF_MAX = 512, EPI_GROUP = 4 };
 
 static LLVMValueRef combine(Win *w, LLVMValueRef acc, LLVMValueRef xv, LLVMValueRef wv) {
   CvB *cb = &w->cb;
@@ -115,7 +127,13 @@ static void emit_chunk(Win *w, int nu, int lanes, LLVMValueRef ow0) {
       }
       a = LLVMBuildFMul(cb->b, LLVMBuildFMul(cb->b, a, rhs, ""), rv, "");
     }
-    cv_epi_store_vec(cb, cv, a, cv_gepc(cb, yrow, (int64_t)u * vf), ln);
+    if (w->rowbuf) {
+      LLVMValueRef dst = cv_gep(cb, w->rowbuf, cv_add(cb, ow0, cv_i64(cb, (int64_t)u * vf)));
+      if (ln < vf) cv_store_masked(cb, a, dst, ln);
+      else cv_store(cb, a, dst);
+    } else {
+      cv_epi_store_vec(cb, cv, a, cv_gepc(cb, yrow, (int64_t)u * vf), ln);
+    }
   }
 }
 
@@ -146,7 +164,9 @@ static void emit_pixel(Win *w, LLVMValueRef ow, LLVMValueRef lanes, LLVMValueRef
   if (w->op == CV_WIN_AVG)
     a = LLVMBuildFMul(cb->b, LLVMBuildFMul(cb->b, a, cv_load(cb, cv_gep(cb, w->rh, w->oh)), ""),
                       cv_load(cb, cv_gep(cb, w->rw, ow)), "");
-  if (lanes)
+  if (w->rowbuf)
+    cv_store(cb, a, cv_gep(cb, w->rowbuf, ow));
+  else if (lanes)
     cv_store(cb, a, cv_gep(cb, lanes, lane));
   else
     cv_epi_store_scalar(cb, cv, a, cv_gep(cb, w->yp, cv_add(cb, cv_mul(cb, w->oh, cv->ow), ow)));
@@ -172,7 +192,7 @@ static void emit_row(Win *w, int64_t ia, int64_t ib) {
   /* Border columns: [0, ia) and [ib, ow). */
   const CvConv *cv = w->cv;
   int64_t nborder = ia + (cv->ow - ib);
-  LLVMValueRef lanes = cv->epi && nborder > 1 && nborder <= vf ? cv_alloca(cb, cb->vty) : NULL;
+  LLVMValueRef lanes = !w->rowbuf && cv->epi && nborder > 1 && nborder <= vf ? cv_alloca(cb, cb->vty) : NULL;
   if (ia > 0) {
     CvLoop p = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, ia), 1);
     emit_pixel(w, p.iv, lanes, p.iv);
@@ -189,6 +209,16 @@ static void emit_row(Win *w, int64_t ia, int64_t ib) {
     for (int64_t k = 0; k < nborder; k++)
       ptrs[k] = cv_gepc(cb, yrow, k < ia ? k : ib + (k - ia));
     cv_epi_store_lanes(cb, cv, LLVMBuildLoad2(cb->b, cb->vty, lanes, ""), ptrs, (int)nborder);
+  }
+  if (w->rowbuf) {
+    LLVMValueRef yrow = cv_gep(cb, w->yp, cv_mul(cb, w->oh, cv->ow));
+    for (int64_t g = 0; g < cv->ow; g += (int64_t)EPI_GROUP * vf) {
+      int64_t left = cv->ow - g;
+      int n = (int)(left < (int64_t)EPI_GROUP * vf ? (left + vf - 1) / vf * vf : EPI_GROUP * vf);
+      LLVMValueRef v = vl_load(cb->c, cb->b, LLVMVectorType(cb->f32, (unsigned)n), w->rowbuf,
+                               cv_i64(cb, g), n, NULL);
+      cv_epi_store_wide(cb, cv, v, cv_gepc(cb, yrow, g), (int)(left < n ? left : n));
+    }
   }
 }
 
@@ -282,6 +312,11 @@ Status cv_emit_window(CgCtx *c, const CvConv *cv, CvWinOp op, bool count_include
   w.oh = vl_nest_level(c, cb->b, &ns);
   w.khlo_v = cv_load_i32(cb, w.khlo, w.oh);
   w.khhi_v = cv_load_i32(cb, w.khhi, w.oh);
+  if (cv->epi && cg_epilogue_costly(cv->epi->node) && cv->ow <= ROWBUF_MAX) {
+    int64_t vecs = (cv->ow + cb->vf - 1) / cb->vf + 1;
+    w.rowbuf = cv_alloca(cb, LLVMArrayType2(cb->f32, (uint64_t)(vecs * cb->vf)));
+    LLVMSetAlignment(w.rowbuf, 64);
+  }
   emit_row(&w, ia, ib);
   vl_nest_end(c, cb->b, &ns);
   cv_end(cb);

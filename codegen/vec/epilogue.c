@@ -102,6 +102,13 @@ LLVMValueRef cg_epilogue_finish(CgCtx *c, LLVMBuilderRef b, const Node *n, LLVMV
   return acc;
 }
 
+bool cg_epilogue_costly(const Node *n) {
+  CgEpilogue e;
+  if (!cg_epilogue_read(n, &e)) return false;
+  return e.act == FACT_SIGMOID || e.act == FACT_SILU || e.act == FACT_GELU ||
+         e.act == FACT_GELU_TANH || e.act == FACT_TANH;
+}
+
 LLVMValueRef cg_epilogue_load_residual(CgCtx *c, LLVMBuilderRef b, int n, LLVMValueRef rbase,
                                        LLVMValueRef idx, int count) {
   return vl_load(c, b, vm_vec(c, n), rbase, idx, count, NULL);

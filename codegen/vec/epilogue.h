@@ -39,6 +39,9 @@ bool cg_epilogue_read(const Node *n, CgEpilogue *e);
 /* The node's epilogue attributes can be lowered. */
 bool cg_epilogue_supported(const Node *n);
 
+/* The node's activation is a long chain of vector operations (exp, erf or
+ * tanh inside), worth applying to several vectors at once. */
+bool cg_epilogue_costly(const Node *n);
 /* The activation alone on v (<N x float>). */
 LLVMValueRef cg_epilogue_act(CgCtx *c, LLVMBuilderRef b, const CgEpilogue *e, LLVMValueRef v);
 /* The node's activation on acc (acc unchanged if the attributes are not

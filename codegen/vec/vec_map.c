@@ -79,16 +79,25 @@ static LLVMValueRef to_mask(LLVMBuilderRef b, LLVMValueRef v8) {
   return LLVMBuildICmp(b, LLVMIntNE, v8, LLVMConstNull(LLVMTypeOf(v8)), "");
 }
 
-/* One vector step at column j covering `count` lanes. */
+/* One step at column j: `count` lanes of a vector of w lanes (a multiple
+ * of c->vf32). */
 static void map_step(CgCtx *c, LLVMBuilderRef b, const VmapPlan *p, VmapFn fn, const void *ud,
                      LLVMValueRef const base[], LLVMValueRef const off[], LLVMValueRef const spl[],
-                     LLVMValueRef outp, LLVMValueRef ooff, LLVMValueRef j, int count) {
-  int w = c->vf32;
+                     LLVMValueRef outp, LLVMValueRef ooff, LLVMValueRef j, int w, int count) {
   LLVMTypeRef vf = vm_vec(c, w), vb = LLVMVectorType(LLVMInt8TypeInContext(c->ctx), (unsigned)w);
   LLVMValueRef x[VMAP_MAX_IN];
   for (int k = 0; k < p->nin; k++) {
     if (!p->op[k].contig) {
       x[k] = spl[k];
+      if (w != c->vf32) { /* the same splat, wider */
+        LLVMValueRef lane0 = LLVMConstInt(LLVMInt32TypeInContext(c->ctx), 0, 0);
+        LLVMValueRef s = LLVMBuildExtractElement(b, spl[k], lane0, "");
+        x[k] = LLVMBuildInsertElement(b, LLVMGetUndef(LLVMVectorType(LLVMTypeOf(s), (unsigned)w)), s,
+                                      lane0, "");
+        x[k] = LLVMBuildShuffleVector(b, x[k], x[k],
+                                      LLVMConstNull(LLVMVectorType(LLVMInt32TypeInContext(c->ctx),
+                                                                   (unsigned)w)), "");
+      }
       continue;
     }
     LLVMValueRef idx = LLVMBuildNSWAdd(b, off[k], j, "");
@@ -99,21 +108,31 @@ static void map_step(CgCtx *c, LLVMBuilderRef b, const VmapPlan *p, VmapFn fn, c
   vl_store(c, b, y, outp, LLVMBuildNSWAdd(b, ooff, j, ""), count);
 }
 
+/* Vectors per step of the main loop, as one wide vector that LLVM splits
+ * into as many interleaved register operations: exp, erf and GELU are long
+ * dependent chains (about 100 cycles for GELU) that out-of-order execution
+ * cannot overlap enough from one vector per iteration. */
+enum { VMAP_INTERLEAVE = 4 };
+
 /* The columns [j0, j0 + n) of one row: full vectors, then a masked tail. */
 static void map_span(CgCtx *c, LLVMBuilderRef b, const VmapPlan *p, VmapFn fn, const void *ud,
                      LLVMValueRef const base[], LLVMValueRef const off[], LLVMValueRef const spl[],
                      LLVMValueRef outp, LLVMValueRef ooff, LLVMValueRef j0, int64_t n) {
-  int w = c->vf32;
-  int64_t full = n - n % w;
-  if (full > 0) {
+  int w = c->vf32, wide = w * VMAP_INTERLEAVE;
+  int64_t done = 0;
+  for (int step = wide; step >= w; step = step == wide ? w : 0) {
+    int64_t full = (n - done) / step * step;
+    if (full <= 0) continue;
     VlLoop jl;
-    LLVMValueRef j = vl_loop_begin(c, b, j0, LLVMBuildNSWAdd(b, j0, vl_i64(c, full), ""), w, &jl);
-    map_step(c, b, p, fn, ud, base, off, spl, outp, ooff, j, w);
+    LLVMValueRef from = LLVMBuildNSWAdd(b, j0, vl_i64(c, done), "");
+    LLVMValueRef j = vl_loop_begin(c, b, from, LLVMBuildNSWAdd(b, from, vl_i64(c, full), ""), step, &jl);
+    map_step(c, b, p, fn, ud, base, off, spl, outp, ooff, j, step, step);
     vl_loop_end(c, b, &jl);
+    done += full;
   }
-  if (n % w)
+  if (n > done)
     map_step(c, b, p, fn, ud, base, off, spl, outp, ooff,
-             LLVMBuildNSWAdd(b, j0, vl_i64(c, full), ""), (int)(n % w));
+             LLVMBuildNSWAdd(b, j0, vl_i64(c, done), ""), w, (int)(n - done));
 }
 
 /* Columns per unit: a long row is cut into pieces of whole vectors so that

@@ -197,6 +197,32 @@ static LLVMValueRef scalef16(CgCtx *c, LLVMBuilderRef b, LLVMValueRef p, LLVMVal
   return LLVMBuildCall2(b, fty, f, args, 5, "");
 }
 
+/* Lanes [from, from + n) of v. */
+static LLVMValueRef lanes_of(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v, int from, int n) {
+  LLVMValueRef idx[64];
+  for (int i = 0; i < n; i++) idx[i] = LLVMConstInt(LLVMInt32TypeInContext(c->ctx), (unsigned)(from + i), 0);
+  return LLVMBuildShuffleVector(b, v, v, LLVMConstVector(idx, (unsigned)n), "");
+}
+
+/* scalef16 on a vector of 16, 32 or 64 lanes (the interleaved steps of
+ * vec_map.c), one 512-bit slice at a time. */
+static LLVMValueRef scalef(CgCtx *c, LLVMBuilderRef b, LLVMValueRef p, LLVMValueRef k) {
+  int n = lanes(p);
+  if (n == 16) return scalef16(c, b, p, k);
+  LLVMValueRef part[4];
+  for (int s = 0; s < n / 16; s++)
+    part[s] = scalef16(c, b, lanes_of(c, b, p, 16 * s, 16), lanes_of(c, b, k, 16 * s, 16));
+  /* Join the slices pairwise back into one vector. */
+  for (int w = 16, m = n / 16; m > 1; w *= 2, m /= 2) {
+    for (int s = 0; s < m / 2; s++) {
+      LLVMValueRef idx[64];
+      for (int i = 0; i < 2 * w; i++) idx[i] = LLVMConstInt(LLVMInt32TypeInContext(c->ctx), (unsigned)i, 0);
+      part[s] = LLVMBuildShuffleVector(b, part[2 * s], part[2 * s + 1], LLVMConstVector(idx, (unsigned)(2 * w)), "");
+    }
+  }
+  return part[0];
+}
+
 LLVMValueRef vm_exp(CgCtx *c, LLVMBuilderRef b, LLVMValueRef x) {
   int n = lanes(x);
   LLVMTypeRef it = i32_like(c, n);
@@ -211,7 +237,7 @@ LLVMValueRef vm_exp(CgCtx *c, LLVMBuilderRef b, LLVMValueRef x) {
   LLVMValueRef r2 = LLVMBuildFMul(b, r, r, "");
   LLVMValueRef p = vm_fma(c, b, r2, poly(c, b, r, exp_poly, 6), r);
   p = LLVMBuildFAdd(b, p, vm_const(c, n, 1.0), "");
-  if (n == 16 && c->vf32 == 16) return scalef16(c, b, p, k);
+  if ((n == 16 || n == 32 || n == 64) && c->vf32 == 16) return scalef(c, b, p, k);
   LLVMValueRef k1 = LLVMBuildAShr(b, ki, const_i32(c, n, 1), "");
   LLVMValueRef k2 = LLVMBuildSub(b, ki, k1, "");
   LLVMValueRef s1 = LLVMBuildBitCast(

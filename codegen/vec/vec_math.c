@@ -197,11 +197,23 @@ static LLVMValueRef scalef16(CgCtx *c, LLVMBuilderRef b, LLVMValueRef p, LLVMVal
   return LLVMBuildCall2(b, fty, f, args, 5, "");
 }
 
-/* Lanes [from, from + n) of v. */
-static LLVMValueRef lanes_of(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v, int from, int n) {
+LLVMValueRef vm_lanes(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v, int from, int n) {
   LLVMValueRef idx[64];
   for (int i = 0; i < n; i++) idx[i] = LLVMConstInt(LLVMInt32TypeInContext(c->ctx), (unsigned)(from + i), 0);
   return LLVMBuildShuffleVector(b, v, v, LLVMConstVector(idx, (unsigned)n), "");
+}
+
+LLVMValueRef vm_concat(CgCtx *c, LLVMBuilderRef b, LLVMValueRef const parts[], int n) {
+  LLVMValueRef level[4];
+  for (int i = 0; i < n; i++) level[i] = parts[i];
+  for (int m = n, w = lanes(parts[0]); m > 1; m /= 2, w *= 2)
+    for (int s = 0; s < m / 2; s++) {
+      LLVMValueRef idx[64];
+      for (int i = 0; i < 2 * w; i++) idx[i] = LLVMConstInt(LLVMInt32TypeInContext(c->ctx), (unsigned)i, 0);
+      level[s] = LLVMBuildShuffleVector(b, level[2 * s], level[2 * s + 1],
+                                        LLVMConstVector(idx, (unsigned)(2 * w)), "");
+    }
+  return level[0];
 }
 
 /* scalef16 on a vector of 16, 32 or 64 lanes (the interleaved steps of
@@ -211,16 +223,8 @@ static LLVMValueRef scalef(CgCtx *c, LLVMBuilderRef b, LLVMValueRef p, LLVMValue
   if (n == 16) return scalef16(c, b, p, k);
   LLVMValueRef part[4];
   for (int s = 0; s < n / 16; s++)
-    part[s] = scalef16(c, b, lanes_of(c, b, p, 16 * s, 16), lanes_of(c, b, k, 16 * s, 16));
-  /* Join the slices pairwise back into one vector. */
-  for (int w = 16, m = n / 16; m > 1; w *= 2, m /= 2) {
-    for (int s = 0; s < m / 2; s++) {
-      LLVMValueRef idx[64];
-      for (int i = 0; i < 2 * w; i++) idx[i] = LLVMConstInt(LLVMInt32TypeInContext(c->ctx), (unsigned)i, 0);
-      part[s] = LLVMBuildShuffleVector(b, part[2 * s], part[2 * s + 1], LLVMConstVector(idx, (unsigned)(2 * w)), "");
-    }
-  }
-  return part[0];
+    part[s] = scalef16(c, b, vm_lanes(c, b, p, 16 * s, 16), vm_lanes(c, b, k, 16 * s, 16));
+  return vm_concat(c, b, part, n / 16);
 }
 
 LLVMValueRef vm_exp(CgCtx *c, LLVMBuilderRef b, LLVMValueRef x) {

@@ -33,6 +33,12 @@ LLVMValueRef vm_intrin(CgCtx *c, LLVMBuilderRef b, const char *name, LLVMValueRe
 LLVMValueRef vm_fma(CgCtx *c, LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef x, LLVMValueRef y);
 /* Horizontal sum / maximum (NaN-ignoring, like fmaxf) to a scalar float. */
 LLVMValueRef vm_hsum(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v);
+/* Lanes [from, from + n) of v. */
+LLVMValueRef vm_lanes(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v, int from, int n);
+/* parts[0..n) (n = 1, 2 or 4, equal widths, at most 64 lanes together)
+ * as one vector: a costly function of the wide vector is split by LLVM
+ * into interleaved register operations. */
+LLVMValueRef vm_concat(CgCtx *c, LLVMBuilderRef b, LLVMValueRef const parts[], int n);
 LLVMValueRef vm_hmax(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v);
 /* Max without llvm.maxnum's NaN rule (see vm_max_fast in vec_math.c). */
 LLVMValueRef vm_max_fast(CgCtx *c, LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef x);

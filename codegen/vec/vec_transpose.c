@@ -63,7 +63,7 @@ static void emit_rows(CgCtx *c, LLVMBuilderRef b, LLVMValueRef src, LLVMValueRef
 /* Transposes w rows of w lanes in registers: one round per index bit;
  * round s swaps the s-blocks between rows i and i + s (i with bit s clear),
  * which exchanges that bit between the row and lane indices. */
-static void transpose_regs(CgCtx *c, LLVMBuilderRef b, LLVMValueRef *r, int w) {
+void vt_transpose_regs(CgCtx *c, LLVMBuilderRef b, LLVMValueRef *r, int w) {
   LLVMTypeRef i32 = LLVMInt32TypeInContext(c->ctx);
   for (int s = w / 2; s >= 1; s /= 2) {
     LLVMValueRef lo[64], hi[64];
@@ -98,7 +98,7 @@ static void emit_tile(CgCtx *c, LLVMBuilderRef b, LLVMValueRef src, LLVMValueRef
     LLVMValueRef off = LLVMBuildNSWAdd(b, base, mul_add(c, b, row, J, j0), "");
     r[t] = vl_load(c, b, vt, src, off, cj, NULL);
   }
-  transpose_regs(c, b, r, w);
+  vt_transpose_regs(c, b, r, w);
   for (int t = 0; t < cj; t++) {
     LLVMValueRef col = LLVMBuildNSWAdd(b, j0, vl_i64(c, t), "");
     LLVMValueRef off = LLVMBuildNSWAdd(b, base, mul_add(c, b, col, I, i0), "");

@@ -13,6 +13,9 @@
 
 /* Emits the kernel and its call at c->b and returns true, or returns false
  * (emitting nothing) when x is not float32 or perm is not such a swap. */
+/* r[0..w) (w vectors of w lanes, w a power of two) transposed in
+ * registers: lane j of r[i] becomes lane i of r[j]. */
+void vt_transpose_regs(CgCtx *c, LLVMBuilderRef b, LLVMValueRef *r, int w);
 bool vt_emit_transpose(CgCtx *c, const Value *x, int nperm, const int64_t *perm, LLVMValueRef in,
                        LLVMValueRef out);
 

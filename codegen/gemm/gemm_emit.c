@@ -28,7 +28,6 @@
 
 #include "../parallel.h"
 #include "../vec/vec_loops.h"
-#include "../vec/vec_math.h"
 
 typedef struct GemmIR {
   CgCtx *c;
@@ -205,8 +204,6 @@ static LLVMValueRef emit_tile(GemmIR *g, const GemmPlan *p, const TileShape *s) 
   LLVMPositionBuilderAtEnd(b, epi);
   LLVMValueRef alpha = splat(g, b, LLVMConstReal(g->f32, p->alpha));
   LLVMValueRef beta = splat(g, b, LLVMConstReal(g->f32, p->beta));
-  LLVMValueRef fin[MAXR * MAXV], fres[MAXR * MAXV];
-  int nfin = 0;
   for (int i = 0; i < s->mr; i++)
     for (int v = 0; v < s->nv; v++) {
       LLVMValueRef r = acc[i][v];
@@ -231,27 +228,10 @@ static LLVMValueRef emit_tile(GemmIR *g, const GemmPlan *p, const TileShape *s) 
         else if (p->epi.has_res)
           rv = splat(g, b,
                      LLVMBuildLoad2(b, g->f32, gep_f(g, b, res, i64c(g, i * p->epi.res_si)), ""));
-        fres[nfin] = rv;
+        r = p->epi.fn(p->epi.ctx, c, b, r, rv);
       }
-      fin[nfin++] = r;
+      vstore(g, b, r, gep_f(g, b, y, i64c(g, i * p->ldc + v * p->t.vf)), lanes_of(p, s, v));
     }
-  /* A costly hook goes to four output vectors at once (see vm_concat). */
-  int group = p->epi.fn && p->epi.wide && p->t.vf <= 16 ? 4 : 1;
-  for (int q = 0; p->epi.fn && q < nfin; q += group) {
-    int m = nfin - q < group ? nfin - q : group;
-    if (m == 4 || m == 2) {
-      LLVMValueRef wide = vm_concat(c, b, fin + q, m);
-      LLVMValueRef wres = p->epi.has_res ? vm_concat(c, b, fres + q, m) : NULL;
-      LLVMValueRef out = p->epi.fn(p->epi.ctx, c, b, wide, wres);
-      for (int k = 0; k < m; k++) fin[q + k] = vm_lanes(c, b, out, k * p->t.vf, p->t.vf);
-    } else {
-      for (int k = 0; k < m; k++)
-        fin[q + k] = p->epi.fn(p->epi.ctx, c, b, fin[q + k], p->epi.has_res ? fres[q + k] : NULL);
-    }
-  }
-  for (int i = 0, q = 0; i < s->mr; i++)
-    for (int v = 0; v < s->nv; v++, q++)
-      vstore(g, b, fin[q], gep_f(g, b, y, i64c(g, i * p->ldc + v * p->t.vf)), lanes_of(p, s, v));
   LLVMBuildBr(b, ret);
   LLVMPositionBuilderAtEnd(b, ret);
   LLVMBuildRetVoid(b);

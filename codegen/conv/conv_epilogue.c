@@ -22,8 +22,7 @@ int cv_epi_args(const CvConv *cv, LLVMValueRef x, LLVMValueRef y, LLVMValueRef a
   return 3;
 }
 
-/* &R[p - Y] inside the kernel. */
-static LLVMValueRef residual_ptr(CvB *cb, LLVMValueRef p) {
+LLVMValueRef cv_epi_residual_ptr(CvB *cb, LLVMValueRef p) {
   LLVMValueRef off = LLVMBuildPtrDiff2(cb->b, cb->f32, p, LLVMGetParam(cb->fn, 1), "");
   return cv_gep(cb, LLVMGetParam(cb->fn, 2), off);
 }
@@ -32,7 +31,7 @@ void cv_epi_store_vec(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef p,
   if (cv->epi) {
     LLVMValueRef r = NULL;
     if (has_residual(cv))
-      r = cg_epilogue_load_residual(cb->c, cb->b, cb->vf, residual_ptr(cb, p), cv_i64(cb, 0),
+      r = cg_epilogue_load_residual(cb->c, cb->b, cb->vf, cv_epi_residual_ptr(cb, p), cv_i64(cb, 0),
                                     lanes);
     v = cg_epilogue_finish(cb->c, cb->b, cv->epi->node, v, r);
   }
@@ -46,7 +45,7 @@ void cv_epi_store_lanes(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef 
     if (has_residual(cv)) {
       r = LLVMConstNull(cb->vty);
       for (int l = 0; l < n; l++)
-        r = LLVMBuildInsertElement(cb->b, r, cv_load(cb, residual_ptr(cb, ptrs[l])),
+        r = LLVMBuildInsertElement(cb->b, r, cv_load(cb, cv_epi_residual_ptr(cb, ptrs[l])),
                                    LLVMConstInt(cb->i32, (unsigned)l, 0), "");
     }
     v = cg_epilogue_finish(cb->c, cb->b, cv->epi->node, v, r);
@@ -58,7 +57,7 @@ void cv_epi_store_lanes(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef 
 
 void cv_epi_store_scalar(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef p) {
   if (cv->epi) {
-    LLVMValueRef r = has_residual(cv) ? cv_load(cb, residual_ptr(cb, p)) : NULL;
+    LLVMValueRef r = has_residual(cv) ? cv_load(cb, cv_epi_residual_ptr(cb, p)) : NULL;
     v = cg_epilogue_finish(cb->c, cb->b, cv->epi->node, v, r);
   }
   cv_store(cb, v, p);
@@ -70,7 +69,7 @@ LLVMValueRef cv_epi_strided(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValue
   LLVMValueRef r = NULL;
   if (has_residual(cv)) {
     /* One scalar load per valid lane: the lanes live in different planes. */
-    LLVMValueRef rp = residual_ptr(cb, p);
+    LLVMValueRef rp = cv_epi_residual_ptr(cb, p);
     r = LLVMConstNull(cb->vty);
     for (int l = 0; l < lanes && l < cb->vf; l++)
       r = LLVMBuildInsertElement(cb->b, r, cv_load(cb, cv_gepc(cb, rp, (int64_t)l * stride)),
@@ -84,7 +83,7 @@ void cv_epi_store_wide(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef p
   if (cv->epi) {
     LLVMValueRef r = NULL;
     if (has_residual(cv))
-      r = cg_epilogue_load_residual(cb->c, cb->b, n, residual_ptr(cb, p), cv_i64(cb, 0), count);
+      r = cg_epilogue_load_residual(cb->c, cb->b, n, cv_epi_residual_ptr(cb, p), cv_i64(cb, 0), count);
     v = cg_epilogue_finish(cb->c, cb->b, cv->epi->node, v, r);
   }
   vl_store(cb->c, cb->b, v, p, cv_i64(cb, 0), count);

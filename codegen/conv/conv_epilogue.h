@@ -18,6 +18,8 @@ int cv_epi_nptr(const CvConv *cv);
 /* Fills the call arguments (x, y [, r]) and returns their count. */
 int cv_epi_args(const CvConv *cv, LLVMValueRef x, LLVMValueRef y, LLVMValueRef args[3]);
 
+/* &R[p - Y] inside the kernel: the residual element of output address p. */
+LLVMValueRef cv_epi_residual_ptr(CvB *cb, LLVMValueRef p);
 /* Stores the first `lanes` lanes of vector v at p (masked when < vf). */
 void cv_epi_store_vec(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef p, int lanes);
 /* The same for a vector of any width (up to 64 lanes), count lanes stored:

@@ -204,7 +204,7 @@ LLVMValueRef vm_lanes(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v, int from, int 
 }
 
 LLVMValueRef vm_concat(CgCtx *c, LLVMBuilderRef b, LLVMValueRef const parts[], int n) {
-  LLVMValueRef level[4];
+  LLVMValueRef level[16];
   for (int i = 0; i < n; i++) level[i] = parts[i];
   for (int m = n, w = lanes(parts[0]); m > 1; m /= 2, w *= 2)
     for (int s = 0; s < m / 2; s++) {
@@ -348,8 +348,65 @@ static const double erfcc_poly[10] = {-1.26551223, 1.00002368, 0.37409196, 0.096
  * two branches evaluated and selected: about 30 vector operations instead
  * of 50, which is what a GELU epilogue costs per output vector (HRFormer's
  * FFN convolutions spent ~15% of the model's time there). */
+#include "gelu_table.inc"
+
+/* The table's interval width (the float32 nearest 0.13) and its count. */
+#define GELU_W 0.12999999523162842
+#define GELU_N 32
+
+/* Row j of gelu_table at the 32-entry indices idx (low 5 bits of each
+ * lane), one VPERMI2PS per 16 lanes. */
+static LLVMValueRef gelu_coef(CgCtx *c, LLVMBuilderRef b, LLVMValueRef idx, int j) {
+  static const char name[] = "llvm.x86.avx512.vpermi2var.ps.512";
+  unsigned id = LLVMLookupIntrinsicID(name, sizeof name - 1);
+  LLVMValueRef f = LLVMGetIntrinsicDeclaration(c->mod, id, NULL, 0);
+  LLVMTypeRef fty = LLVMIntrinsicGetType(c->ctx, id, NULL, 0);
+  LLVMValueRef half[2];
+  for (int h = 0; h < 2; h++) {
+    LLVMValueRef e[16];
+    for (int i = 0; i < 16; i++) e[i] = LLVMConstReal(vm_f32(c), gelu_table[j][16 * h + i]);
+    half[h] = LLVMConstVector(e, 16);
+  }
+  int n = lanes(idx);
+  LLVMValueRef part[4];
+  for (int s = 0; s < n / 16; s++) {
+    LLVMValueRef args[3] = {half[0], n == 16 ? idx : vm_lanes(c, b, idx, 16 * s, 16), half[1]};
+    part[s] = LLVMBuildCall2(b, fty, f, args, 3, "");
+  }
+  return n == 16 ? part[0] : vm_concat(c, b, part, n / 16);
+}
+
+/* x Phi(x) with h = erfc(|x|/sqrt2)/2 from a piecewise quintic: 32
+ * intervals of z = |x|/sqrt2 (scripts/gen-gelu-table.py), each lane's
+ * coefficients picked from registers by VPERMI2PS, so there is no divide
+ * and no exp: about 20 vector operations instead of 35 (a standalone GELU
+ * over HRFormer's 72x56x56 went from 0.134 to 0.068 ms, the model from
+ * 47.6 to 43.1 ms).  Past the table (x < -5.79)
+ * h is 0, where |GELU| < 2e-8; elsewhere the error is within 1e-6 of
+ * |GELU| plus 2e-8. */
+static LLVMValueRef gelu_erf_table(CgCtx *c, LLVMBuilderRef b, LLVMValueRef x) {
+  int n = lanes(x);
+  const double shifter = 12582912.0; /* 1.5 * 2^23: its low mantissa bits become round(z / W) */
+  LLVMValueRef az = LLVMBuildFMul(b, fabs_(c, b, x), vm_const(c, n, 0.70710678118654752440), "");
+  LLVMValueRef last = vm_const(c, n, (GELU_N - 1) * GELU_W);
+  LLVMValueRef zc = sel_cmp(c, b, LLVMRealOLT, az, last, az, last);
+  LLVMValueRef kf = vm_fma(c, b, zc, vm_const(c, n, 1.0 / GELU_W), vm_const(c, n, shifter));
+  LLVMValueRef k = LLVMBuildFSub(b, kf, vm_const(c, n, shifter), "");
+  LLVMValueRef u = vm_fma(c, b, k, vm_const(c, n, -GELU_W), az);
+  LLVMValueRef idx = LLVMBuildBitCast(b, kf, i32_like(c, n), "");
+  int deg = (int)(sizeof gelu_table / sizeof gelu_table[0]) - 1;
+  LLVMValueRef p = gelu_coef(c, b, idx, deg);
+  for (int j = deg - 1; j >= 0; j--) p = vm_fma(c, b, p, u, gelu_coef(c, b, idx, j));
+  LLVMValueRef h = sel_cmp(c, b, LLVMRealOLT, az, vm_const(c, n, (GELU_N - 0.5) * GELU_W), p,
+                           vm_const(c, n, 0.0));
+  LLVMValueRef phi = sel_cmp(c, b, LLVMRealOLT, x, vm_const(c, n, 0.0), h,
+                             LLVMBuildFSub(b, vm_const(c, n, 1.0), h, ""));
+  return LLVMBuildFMul(b, x, phi, "");
+}
+
 LLVMValueRef vm_gelu_erf(CgCtx *c, LLVMBuilderRef b, LLVMValueRef x) {
   int n = lanes(x);
+  if (c->vf32 == 16 && (n == 16 || n == 32 || n == 64)) return gelu_erf_table(c, b, x);
   LLVMValueRef az = LLVMBuildFMul(b, fabs_(c, b, x), vm_const(c, n, 0.70710678118654752440), "");
   LLVMValueRef t = LLVMBuildFDiv(b, vm_const(c, n, 1.0),
                                  vm_fma(c, b, az, vm_const(c, n, 0.5), vm_const(c, n, 1.0)), "");

@@ -35,7 +35,7 @@ LLVMValueRef vm_fma(CgCtx *c, LLVMBuilderRef b, LLVMValueRef a, LLVMValueRef x, 
 LLVMValueRef vm_hsum(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v);
 /* Lanes [from, from + n) of v. */
 LLVMValueRef vm_lanes(CgCtx *c, LLVMBuilderRef b, LLVMValueRef v, int from, int n);
-/* parts[0..n) (n = 1, 2 or 4, equal widths, at most 64 lanes together)
+/* parts[0..n) (n a power of two <= 16, equal widths, at most 64 lanes together)
  * as one vector: a costly function of the wide vector is split by LLVM
  * into interleaved register operations. */
 LLVMValueRef vm_concat(CgCtx *c, LLVMBuilderRef b, LLVMValueRef const parts[], int n);

@@ -60,25 +60,41 @@ static void emit_rows(CgCtx *c, LLVMBuilderRef b, LLVMValueRef src, LLVMValueRef
   vl_nest_end(c, b, ns);
 }
 
-/* Transposes w rows of w lanes in registers: one round per index bit;
- * round s swaps the s-blocks between rows i and i + s (i with bit s clear),
- * which exchanges that bit between the row and lane indices. */
-void vt_transpose_regs(CgCtx *c, LLVMBuilderRef b, LLVMValueRef *r, int w) {
+/* Block transpose in registers (see vec_transpose.h): one round per bit
+ * of the row index; round s swaps the s-blocks of q-lane super-lanes
+ * between rows i and i + s (i with bit s clear), which exchanges that bit
+ * between the row and super-lane indices.  The lane order the caller
+ * wants (each column's rows contiguous) is folded into the last round's
+ * masks, so it costs no extra shuffle. */
+void vt_transpose_blocks(CgCtx *c, LLVMBuilderRef b, LLVMValueRef *r, int rows, int w) {
   LLVMTypeRef i32 = LLVMInt32TypeInContext(c->ctx);
-  for (int s = w / 2; s >= 1; s /= 2) {
-    LLVMValueRef lo[64], hi[64];
+  int q = w / rows;
+  for (int s = rows / 2; s >= 1; s /= 2) {
+    int lo[64], hi[64];
     for (int j = 0; j < w; j++) {
-      lo[j] = LLVMConstInt(i32, (unsigned)((j & s) ? w + j - s : j), 0);
-      hi[j] = LLVMConstInt(i32, (unsigned)((j & s) ? w + j : j + s), 0);
+      bool upper = (j / q) & s;
+      lo[j] = upper ? w + j - s * q : j;
+      hi[j] = upper ? w + j : j + s * q;
     }
-    LLVMValueRef mlo = LLVMConstVector(lo, (unsigned)w), mhi = LLVMConstVector(hi, (unsigned)w);
-    for (int i = 0; i < w; i++) {
+    LLVMValueRef mlo[64], mhi[64];
+    for (int j = 0; j < w; j++) {
+      /* Last round: lane j (= col * rows + row) comes from lane row * q + col. */
+      int from = s == 1 ? (j % rows) * q + j / rows : j;
+      mlo[j] = LLVMConstInt(i32, (unsigned)lo[from], 0);
+      mhi[j] = LLVMConstInt(i32, (unsigned)hi[from], 0);
+    }
+    LLVMValueRef klo = LLVMConstVector(mlo, (unsigned)w), khi = LLVMConstVector(mhi, (unsigned)w);
+    for (int i = 0; i < rows; i++) {
       if (i & s) continue;
       LLVMValueRef a = r[i], p = r[i + s];
-      r[i] = LLVMBuildShuffleVector(b, a, p, mlo, "");
-      r[i + s] = LLVMBuildShuffleVector(b, a, p, mhi, "");
+      r[i] = LLVMBuildShuffleVector(b, a, p, klo, "");
+      r[i + s] = LLVMBuildShuffleVector(b, a, p, khi, "");
     }
   }
+}
+
+void vt_transpose_regs(CgCtx *c, LLVMBuilderRef b, LLVMValueRef *r, int w) {
+  vt_transpose_blocks(c, b, r, w, w);
 }
 
 /* One tile at (i0, j0) with ri valid rows and cj valid columns (both

@@ -16,6 +16,11 @@
 /* r[0..w) (w vectors of w lanes, w a power of two) transposed in
  * registers: lane j of r[i] becomes lane i of r[j]. */
 void vt_transpose_regs(CgCtx *c, LLVMBuilderRef b, LLVMValueRef *r, int w);
+/* r[0..rows) (rows vectors of w lanes, both powers of two, rows <= w) as a
+ * rows x w matrix M, transposed in q = w / rows column blocks: afterwards
+ * lane (col * rows + row) of r[k] is M[row][k * q + col], so each column's
+ * rows are contiguous.  rows == w is vt_transpose_regs. */
+void vt_transpose_blocks(CgCtx *c, LLVMBuilderRef b, LLVMValueRef *r, int rows, int w);
 bool vt_emit_transpose(CgCtx *c, const Value *x, int nperm, const int64_t *perm, LLVMValueRef in,
                        LLVMValueRef out);
 

@@ -23,6 +23,10 @@ Status cgh_compile(Graph *g, int opt_level, CgModule *m, Error *err) {
 #define CGH_SANITIZE 0
 #endif
 
+static const char *target_cpu;
+
+void cgh_set_cpu(const char *cpu) { target_cpu = cpu; }
+
 Status cgh_compile_ex(Graph *g, int opt_level, bool reference_only, CgModule *m, Error *err) {
   memset(m, 0, sizeof *m);
   snprintf(m->dir, sizeof m->dir, "/tmp/onnxc-cgh-XXXXXX");
@@ -31,7 +35,7 @@ Status cgh_compile_ex(Graph *g, int opt_level, bool reference_only, CgModule *m,
   snprintf(obj, sizeof obj, "%s/model.o", m->dir);
   snprintf(hdr, sizeof hdr, "%s/model.h", m->dir);
   snprintf(so, sizeof so, "%s/model.so", m->dir);
-  CgOptions o = {.prefix = "model", .opt_level = opt_level, .emit = CG_EMIT_OBJ,
+  CgOptions o = {.prefix = "model", .cpu = target_cpu, .opt_level = opt_level, .emit = CG_EMIT_OBJ,
                  .output_path = obj, .header_path = hdr, .model_path = g->source,
                  .reference_kernels_only = reference_only, .sanitize_address = CGH_SANITIZE,
                  /* Every partitioned kernel splits, however small: cgh_run

@@ -4,8 +4,9 @@
  * for the host, run on a dense sweep plus special values, and every lane is
  * compared with double-precision libm.  Bounds: <= 4 float32 ulp for exp,
  * log, tanh and sigmoid (against the correctly rounded float of the double
- * result), <= 1e-6 absolute for erf; infinities, NaN, overflow and
- * underflow must match exactly.
+ * result), <= 1e-6 absolute for erf, 2e-6 relative plus 3e-8 absolute for
+ * GELU (on AVX-512 and on AVX2: different formulas); infinities, NaN,
+ * overflow and underflow must match exactly.
  */
 #include <float.h>
 #include <math.h>
@@ -168,6 +169,60 @@ static void test_erf(void **state) {
   if (worst > 1e-6) fail_msg("erf: abs error %.3g at x = %.9g", worst, (double)worst_x);
 }
 
+static double gelu_ref(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }
+
+/* GELU(erf) for the host's vector width and, on x86, for AVX2 code: a
+ * dense sweep, the specials, and both sides of every boundary of the
+ * AVX-512 table's intervals (width 0.13 in |x|/sqrt2, 32 of them). */
+static void check_gelu(void) {
+  int64_t n;
+  float *sw = sweep(-12, 12, 1200001, &n);
+  int64_t nb = 33 * 2 * 3, total = n + nb;
+  float *xs = realloc(sw, (size_t)total * sizeof *xs);
+  assert_non_null(xs);
+  for (int i = 0; i <= 32; i++)
+    for (int s = -1; s <= 1; s += 2) {
+      float edge = (float)(s * (i + 0.5) * 0.13 * sqrt(2.0));
+      float *at = xs + n + (i * 2 + (s > 0)) * 3;
+      at[0] = nextafterf(edge, -INFINITY);
+      at[1] = edge;
+      at[2] = nextafterf(edge, INFINITY);
+    }
+  float *y = run_op(OP_GELU, xs, total);
+  double worst = 0;
+  float worst_x = 0;
+  for (int64_t i = 0; i < total; i++) {
+    double want = gelu_ref((double)xs[i]);
+    if (isnan(want) || isinf(want)) {
+      if (isnan(want) ? !isnan(y[i]) : (double)y[i] != want)
+        fail_msg("gelu(%g) = %g, expected %g", (double)xs[i], (double)y[i], want);
+      continue;
+    }
+    double d = fabs((double)y[i] - want) / (2e-6 * fabs(want) + 3e-8);
+    if (d > worst) {
+      worst = d;
+      worst_x = xs[i];
+    }
+  }
+  free(y);
+  free(xs);
+  print_message("gelu: worst error %.3g x the bound, at x = %.9g\n", worst, (double)worst_x);
+  if (worst > 1.0)
+    fail_msg("gelu: error %.3g x the bound at x = %.9g", worst, (double)worst_x);
+}
+
+static void test_gelu(void **state) {
+  (void)state;
+  check_gelu();
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    cgh_set_cpu("haswell");
+    check_gelu();
+    cgh_set_cpu(NULL);
+  }
+#endif
+}
+
 /* Hand-checked special values (not derived from libm). */
 static void test_specials(void **state) {
   (void)state;
@@ -202,7 +257,8 @@ static void test_specials(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_exp),     cmocka_unit_test(test_log), cmocka_unit_test(test_tanh),
-      cmocka_unit_test(test_sigmoid), cmocka_unit_test(test_erf), cmocka_unit_test(test_specials),
+      cmocka_unit_test(test_sigmoid), cmocka_unit_test(test_erf), cmocka_unit_test(test_gelu),
+      cmocka_unit_test(test_specials),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -175,6 +175,7 @@ static void emit_tile(Direct *d, const TilePos *tp, int rw, LLVMValueRef ow0, LL
                                                 cv_add(cb, cv_mul(cb, tp->oh, cv->ow), ow0)));
   store_tile(d, tp, rw, acc, yb);
 }
+
 /* Output row tp->oh of one channel block. */
 static void emit_row(Direct *d, TilePos *tp, int64_t ia, int64_t ib) {
   CvB *cb = &d->cb;
@@ -183,21 +184,29 @@ static void emit_row(Direct *d, TilePos *tp, int64_t ia, int64_t ib) {
   if (cv->kw <= 4 && cv->kw > 1) acc_budget = acc_budget * 2 / 3;
   int rwmax = acc_budget / tp->nvb;
   if (rwmax < 1) rwmax = 1;
-  int64_t width = ib - ia, ntiles = 0, rw = 1;
+  /* The interior run is cut into ntiles tiles of rw or rw + 1 pixels
+   * (54 columns: 6 of 8 and one of 6 rather than 7 of 7 and five single
+   * pixels, whose two accumulator chains run the FMAs at half rate). */
+  int64_t width = ib - ia, ntiles = 0, rw = 1, nwide = 0;
   if (width > 0) {
     ntiles = (width + rwmax - 1) / rwmax;
     rw = width / ntiles;
-    ntiles = width / rw;
+    nwide = width - ntiles * rw;
   }
   tp->khlo = cv_load_i32(cb, d->khlo, tp->oh);
   tp->khhi = cv_load_i32(cb, d->khhi, tp->oh);
-  if (ntiles > 0) {
-    CvLoop t = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, ntiles), 1);
-    emit_tile(d, tp, (int)rw, cv_mad(cb, t.iv, rw, ia), NULL, NULL);
+  if (nwide > 0) {
+    CvLoop t = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, nwide), 1);
+    emit_tile(d, tp, (int)rw + 1, cv_mad(cb, t.iv, rw + 1, ia), NULL, NULL);
+    cv_next(cb, &t);
+  }
+  if (ntiles > nwide) {
+    CvLoop t = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, ntiles - nwide), 1);
+    emit_tile(d, tp, (int)rw, cv_mad(cb, t.iv, rw, ia + nwide * (rw + 1)), NULL, NULL);
     cv_next(cb, &t);
   }
   /* Single pixels: every column outside the tiled run [ts, te). */
-  int64_t ts = ia, te = ia + ntiles * rw;
+  int64_t ts = ia, te = ib;
   if (te > ts && ts == 0 && te == cv->ow) return;
   CvLoop px = cv_for(cb, cv_i64(cb, ts == 0 && te > ts ? te : 0), cv_i64(cb, cv->ow), 1);
   emit_tile(d, tp, 1, px.iv, cv_load_i32(cb, d->kwlo, px.iv), cv_load_i32(cb, d->kwhi, px.iv));
@@ -277,10 +286,15 @@ Status cv_emit_direct(CgCtx *c, const CvConv *cv, const float *wt, const float *
   d.y = LLVMGetParam(cb->fn, 1);
   d.vg = (cv->cout_g + vf - 1) / vf;
   d.kg = cv->cin_g * cv->kh * cv->kw;
-  /* Channel vectors per tile: 3 for 1x1 kernels with 32 registers (a row
+  /* Channel vectors per tile: with 32 registers 3 for 1x1 kernels (a row
    * tile of up to 8 pixels x 3 vectors = 24 accumulators; 7x7 1x1 convs
-   * 79% -> 85% of the FMA peak against 2 vectors), else 2. */
-  int nv = cv->kh == 1 && cv->kw == 1 && cv_num_regs(c) == 32 ? 3 : 2;
+   * 79% -> 85% of the FMA peak against 2 vectors) and where blocks of 2
+   * would leave a one-vector block that blocks of 3 do not (HRFormer's
+   * 18-channel 3x3 conv as three 8-lane vectors: 66% -> 69%; with 16
+   * vectors, blocks of 3 cost ViTAE's 14x14 3x3 convs 13%), else 2. */
+  int nv = 2;
+  if (cv_num_regs(c) == 32 && ((cv->kh == 1 && cv->kw == 1) || (d.vg % 2 && d.vg % 3 != 1)))
+    nv = 3;
   d.nvmax = (int)(d.vg < nv ? d.vg : nv);
   int64_t ia, ib;
   Status st = pack(&d, wt, bias, err);

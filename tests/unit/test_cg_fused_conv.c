@@ -276,6 +276,14 @@ static void test_fused_conv_kernels(void **state) {
   run_case(&big, ACT_RELU, RES_LAST);
   FcCase pw = {1, 64, 40, 13, 13, 1, 1, 0, 1, false};
   run_case(&pw, ACT_RELU6, RES_NONE);
+  /* Direct-conv rows cut into tiles of two widths (HRFormer's 18-channel
+   * 56-wide 3x3 conv), three-vector channel blocks, and the register
+   * transpose of the stores in power-of-two pixel chunks. */
+  FcCase wide = {1, 16, 18, 6, 56, 3, 1, 1, 1, true};
+  run_case(&wide, ACT_GELU, RES_FIRST);
+  run_case(&wide, ACT_RELU, RES_LAST);
+  FcCase strided = {1, 8, 40, 5, 23, 3, 2, 1, 1, false};
+  run_case(&strided, ACT_SILU, RES_NONE);
 }
 
 /* A FusedConv the conv lowering does not cover (weights are a graph

@@ -29,6 +29,11 @@ typedef struct Direct {
   LLVMValueRef wp, bp;            /* packed weights and bias */
   LLVMValueRef khlo, khhi, kwlo, kwhi;
   LLVMValueRef x, y;
+  /* 1x1 convs of small planes whose weights are too big to stay cached
+   * (Next-ViT's 7x7 stage: 4 MB per conv, each block re-read by only 7
+   * rows) stall on memory in the first row of every channel block; the
+   * rows prefetch the next blocks into L2 instead, spread over the rows. */
+  bool prefetch;
 } Direct;
 
 /* Where a tile sits: all runtime values of the enclosing loops. */
@@ -79,8 +84,9 @@ static void store_tile(Direct *d, const TilePos *tp, int rw, LLVMValueRef acc[],
       a = cv_epi_strided(cb, cv, a, cv_gepc(cb, yb, (int64_t)j * vf * plane), plane,
                          tp->lanes - j * vf);
       for (int l = 0; l < vf && j * vf + l < tp->lanes; l++) {
-        LLVMValueRef e = LLVMBuildExtractElement(cb->b, a, LLVMConstInt(cb->i32, (unsigned)l, 0), "");
-        cv_store(cb, e, cv_gepc(cb, yb, (int64_t)(j * vf + l) * plane));
+        LLVMValueRef lane = LLVMConstInt(cb->i32, (unsigned)l, 0);
+        cv_store(cb, LLVMBuildExtractElement(cb->b, a, lane, ""),
+                 cv_gepc(cb, yb, (int64_t)(j * vf + l) * plane));
       }
     }
     return;
@@ -153,6 +159,17 @@ static void emit_tile(Direct *d, const TilePos *tp, int rw, LLVMValueRef ow0, LL
   LLVMValueRef wblk = cv_gep(cb, d->wp, cv_mul(cb, tp->vbase, d->kg * vf));
   LLVMValueRef xoff = cv_mad(cb, ow0, cv->sw, -cv->pl);
   CvLoop ic = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, cv->cin_g), 1);
+  if (d->prefetch) {
+    /* One 64-byte line of the next channel blocks' weights per input
+     * channel, further along for each output row (see Direct.prefetch). */
+    LLVMValueRef line = cv_add(cb, cv_mul(cb, tp->oh, cv->cin_g), ic.iv);
+    LLVMValueRef pf =
+        cv_gep(cb, wblk, cv_add(cb, cv_i64(cb, d->kg * nvb * vf), cv_mul(cb, line, 16)));
+    LLVMTypeRef tys[1] = {cb->ptr};
+    LLVMValueRef args[4] = {pf, LLVMConstInt(cb->i32, 0, 0), LLVMConstInt(cb->i32, 2, 0),
+                            LLVMConstInt(cb->i32, 1, 0)};
+    cv_intrin(cb, "llvm.prefetch", tys, 1, args, 4);
+  }
   LLVMValueRef xc = cv_gep(cb, tp->xg, cv_mul(cb, ic.iv, cv->h * cv->w));
   LLVMValueRef wic = cv_gep(cb, wblk, cv_mul(cb, ic.iv, cv->kh * cv->kw * nvb * vf));
   CvLoop kh = cv_for(cb, tp->khlo, tp->khhi, 1);
@@ -296,6 +313,7 @@ Status cv_emit_direct(CgCtx *c, const CvConv *cv, const float *wt, const float *
   if (cv_num_regs(c) == 32 && ((cv->kh == 1 && cv->kw == 1) || (d.vg % 2 && d.vg % 3 != 1)))
     nv = 3;
   d.nvmax = (int)(d.vg < nv ? d.vg : nv);
+  d.prefetch = cv->kh == 1 && cv->kw == 1 && cv->group * d.vg * vf * d.kg * 4 > ((int64_t)1 << 20);
   int64_t ia, ib;
   Status st = pack(&d, wt, bias, err);
   if (st == ST_OK) st = tables(&d, &ia, &ib, err);

@@ -31,8 +31,8 @@ void cv_epi_store_vec(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef p,
   if (cv->epi) {
     LLVMValueRef r = NULL;
     if (has_residual(cv))
-      r = cg_epilogue_load_residual(cb->c, cb->b, cb->vf, cv_epi_residual_ptr(cb, p), cv_i64(cb, 0),
-                                    lanes);
+      r = cg_epilogue_load_residual(cb->c, cb->b, cb->vf, cv_epi_residual_ptr(cb, p),
+                                    cv_i64(cb, 0), lanes);
     v = cg_epilogue_finish(cb->c, cb->b, cv->epi->node, v, r);
   }
   if (lanes < cb->vf) cv_store_masked(cb, v, p, lanes);
@@ -83,7 +83,8 @@ void cv_epi_store_wide(CvB *cb, const CvConv *cv, LLVMValueRef v, LLVMValueRef p
   if (cv->epi) {
     LLVMValueRef r = NULL;
     if (has_residual(cv))
-      r = cg_epilogue_load_residual(cb->c, cb->b, n, cv_epi_residual_ptr(cb, p), cv_i64(cb, 0), count);
+      r = cg_epilogue_load_residual(cb->c, cb->b, n, cv_epi_residual_ptr(cb, p), cv_i64(cb, 0),
+                                    count);
     v = cg_epilogue_finish(cb->c, cb->b, cv->epi->node, v, r);
   }
   vl_store(cb->c, cb->b, v, p, cv_i64(cb, 0), count);

@@ -284,6 +284,10 @@ static void test_fused_conv_kernels(void **state) {
   run_case(&wide, ACT_RELU, RES_LAST);
   FcCase strided = {1, 8, 40, 5, 23, 3, 2, 1, 1, false};
   run_case(&strided, ACT_SILU, RES_NONE);
+  /* A 7x7 1x1 conv with 1.2 MB of weights: the direct kernel prefetches
+   * the next channel blocks (addresses past the last block included). */
+  FcCase big_w = {1, 512, 600, 7, 7, 1, 1, 0, 1, true};
+  run_case(&big_w, ACT_RELU, RES_LAST);
 }
 
 /* A FusedConv the conv lowering does not cover (weights are a graph

@@ -538,8 +538,10 @@ void gemm_choose_tile(int vf, int64_t m, int64_t n, int64_t k, GemmTile *t) {
      * 8x3 and 6x4 at 80-90% on the ViT-B shapes).  Among the 24-accumulator
      * shapes take the one with the least padded work, preferring 8x3 (one
      * broadcast feeds 3 FMAs, 3 loads per k) unless another saves > 3%:
-     * n = 64 (head dim) wants 6x4, n = 197 (tokens) wants 12x2. */
-    static const struct { int mr, nv; } shapes[] = {{8, 3}, {6, 4}, {12, 2}};
+     * n = 64 (head dim) wants 6x4, n = 197 (tokens) wants 12x2, m = 49
+     * (7x7 windows and maps: every 8-, 6- or 12-row shape leaves a
+     * one-row tail) wants 7x3 (Swin-T's 7x7 stage 92% -> 94%). */
+    static const struct { int mr, nv; } shapes[] = {{8, 3}, {6, 4}, {12, 2}, {7, 3}};
     t->mr = shapes[0].mr;
     t->nv = shapes[0].nv;
     int64_t best = padded_work(m, n, t->mr, t->nv * vf);

@@ -153,6 +153,18 @@ static void test_large_blocks(void **state) {
   check(g, 1100, 5, 5);
 }
 
+/* m = 49 and 98 (7x7 windows, Swin's and Next-ViT's last stages) take
+ * the 7-row tile; with a ragged N the tail panel too. */
+static void test_seven_row_tiles(void **state) {
+  (void)state;
+  rng_state = 37;
+  Graph *g = new_graph();
+  int64_t da[2] = {49, 96}, db[2] = {96, 100}, da2[2] = {98, 64}, db2[2] = {64, 50};
+  matmul(g, true, 2, da, 2, db);
+  matmul(g, false, 2, da2, 2, db2);
+  check(g, 96, 2, 7);
+}
+
 /* Batched products with numpy broadcasting of the batch dims. */
 static void test_matmul_batched(void **state) {
   (void)state;
@@ -263,7 +275,8 @@ static void test_gemm_const_a(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_matmul_const_b),     cmocka_unit_test(test_matmul_runtime_b),
-      cmocka_unit_test(test_large_blocks), cmocka_unit_test(test_matmul_batched),
+      cmocka_unit_test(test_large_blocks),
+      cmocka_unit_test(test_seven_row_tiles), cmocka_unit_test(test_matmul_batched),
       cmocka_unit_test(test_matmul_fallbacks),   cmocka_unit_test(test_gemm_const_b),
       cmocka_unit_test(test_gemm_runtime_b),     cmocka_unit_test(test_gemm_const_a),
   };

@@ -146,7 +146,8 @@ Status cg_lower_transpose(CgCtx *c, const Node *n, LLVMValueRef const in[],
       n->outputs[0]->dtype == DT_FLOAT32) {
     const int64_t *perm;
     int np = ir_attr_ints(n, "perm", &perm);
-    if (vt_emit_transpose(c, n->inputs[0], np, perm, in[0], out[0])) {
+    if (vt_emit_transpose(c, n->inputs[0], np, perm, in[0], out[0]) ||
+        vt_emit_transpose_planes(c, n->inputs[0], np, perm, in[0], out[0])) {
       *handled = true;
       return ST_OK;
     }

@@ -1,5 +1,6 @@
 /*
- * Transpose kernels for [B, I, J, K] -> [B, J, I, K]; see vec_transpose.h.
+ * Transpose kernels for [B, I, J, K] -> [B, J, I, K], and for any
+ * permutation that moves the last axis, by planes; see vec_transpose.h.
  */
 #include "vec_transpose.h"
 
@@ -195,5 +196,122 @@ bool vt_emit_transpose(CgCtx *c, const Value *x, int nperm, const int64_t *perm,
   LLVMValueRef args[2] = {in, out};
   double n = (double)(B * I * J * K);
   cg_call_par_kernel(c, fn, args, 2, vl_nest_units(2, dims), cg_cost_ns(c, 0, 8 * n));
+  return true;
+}
+
+/* ---- planes: the output's last axis is not the input's ------------------ */
+
+/* Where a plane tile reads and writes: the input's last axis (C floats,
+ * output stride cy) against the axis that is the output's last one (W
+ * floats, input stride wx). */
+typedef struct Plane {
+  int64_t wx, cy;
+  LLVMValueRef src, dst, xoff, yoff; /* the plane's first element in and out */
+} Plane;
+
+/* Input rows w0 + [0, rw) x columns c0 + [0, cw): rw loads of cw floats,
+ * transposed in registers in blocks of 2^k >= rw rows, then one store of
+ * rw floats per column. */
+static void plane_tile(CgCtx *c, LLVMBuilderRef b, const Plane *pl, LLVMValueRef w0, int rw,
+                       LLVMValueRef c0, int cw) {
+  int vf = c->vf32, rows = 1;
+  while (rows < rw) rows *= 2;
+  int q = vf / rows;
+  LLVMTypeRef vt = vm_vec(c, vf);
+  LLVMValueRef r[64];
+  for (int t = 0; t < rows; t++) {
+    if (t >= rw) {
+      r[t] = LLVMConstNull(vt);
+      continue;
+    }
+    LLVMValueRef w = LLVMBuildNSWAdd(b, w0, vl_i64(c, t), "");
+    LLVMValueRef off = LLVMBuildNSWAdd(b, pl->xoff, mul_add(c, b, w, pl->wx, c0), "");
+    r[t] = vl_load(c, b, vt, pl->src, off, cw, NULL);
+  }
+  vt_transpose_blocks(c, b, r, rows, vf);
+  for (int col = 0; col < cw; col++) {
+    LLVMValueRef v = r[col / q];
+    if (q > 1) v = vm_lanes(c, b, v, (col % q) * rows, rows);
+    LLVMValueRef ch = LLVMBuildNSWAdd(b, c0, vl_i64(c, col), "");
+    LLVMValueRef off = LLVMBuildNSWAdd(b, pl->yoff, mul_add(c, b, ch, pl->cy, w0), "");
+    vl_store(c, b, v, pl->dst, off, rw);
+  }
+}
+
+/* The columns of one band of rw rows: full blocks of vf, then the rest. */
+static void plane_band(CgCtx *c, LLVMBuilderRef b, const Plane *pl, LLVMValueRef w0, int rw,
+                       int64_t C) {
+  int vf = c->vf32;
+  int64_t cfull = C - C % vf;
+  if (cfull > 0) {
+    VlLoop lc;
+    LLVMValueRef c0 = vl_loop_begin(c, b, vl_i64(c, 0), vl_i64(c, cfull), vf, &lc);
+    plane_tile(c, b, pl, w0, rw, c0, vf);
+    vl_loop_end(c, b, &lc);
+  }
+  if (C % vf) plane_tile(c, b, pl, w0, rw, vl_i64(c, cfull), (int)(C % vf));
+}
+
+bool vt_emit_transpose_planes(CgCtx *c, const Value *x, int nperm, const int64_t *perm,
+                              LLVMValueRef in, LLVMValueRef out) {
+  int n = x->rank;
+  if (!perm || nperm != n || n < 2 || x->dtype != DT_FLOAT32 || !ir_value_is_static(x) ||
+      ir_value_numel(x) <= 0 || c->vf32 < 4)
+    return false;
+  int last = n - 1, a = (int)perm[n - 1];
+  if (a < 0 || a >= last) return false;
+  int64_t sx[IR_MAX_RANK], sy[IR_MAX_RANK], ystride_of[IR_MAX_RANK];
+  sx[last] = 1;
+  for (int k = last - 1; k >= 0; k--) sx[k] = sx[k + 1] * x->dims[k + 1];
+  sy[last] = 1;
+  for (int i = last - 1; i >= 0; i--) sy[i] = sy[i + 1] * x->dims[perm[i + 1]];
+  for (int i = 0; i < n; i++) {
+    if (perm[i] < 0 || perm[i] >= n) return false;
+    ystride_of[perm[i]] = sy[i];
+  }
+  int64_t W = x->dims[a], C = x->dims[last];
+  if (W < 2 || C < 2) return false;
+  /* The other axes (size 1 dropped) are the nest of units. */
+  int64_t dims[VL_NEST_MAX], xs[VL_NEST_MAX], ys[VL_NEST_MAX];
+  int nd = 0;
+  for (int k = 0; k < last; k++) {
+    if (k == a || x->dims[k] == 1) continue;
+    if (nd == VL_NEST_MAX) return false;
+    dims[nd] = x->dims[k];
+    xs[nd] = sx[k];
+    ys[nd++] = ystride_of[k];
+  }
+  if (nd == 0) {
+    dims[0] = 1;
+    xs[0] = ys[0] = 0;
+    nd = 1;
+  }
+  LLVMValueRef fn, lo, hi;
+  LLVMBuilderRef b;
+  cg_begin_par_kernel(c, "transpose_planes", 2, true, &fn, &b, &lo, &hi);
+  Plane pl = {.wx = sx[a], .cy = ystride_of[last], .src = LLVMGetParam(fn, 0),
+              .dst = LLVMGetParam(fn, 1), .xoff = vl_i64(c, 0), .yoff = vl_i64(c, 0)};
+  VlNest ns;
+  vl_nest_begin(c, b, &ns, nd, dims, lo, hi);
+  for (int d = 0; d < nd; d++) {
+    LLVMValueRef i = vl_nest_level(c, b, &ns);
+    pl.xoff = mul_add(c, b, i, xs[d], pl.xoff);
+    pl.yoff = mul_add(c, b, i, ys[d], pl.yoff);
+  }
+  int vf = c->vf32;
+  int64_t wfull = W - W % vf;
+  if (wfull > 0) {
+    VlLoop lw;
+    LLVMValueRef w0 = vl_loop_begin(c, b, vl_i64(c, 0), vl_i64(c, wfull), vf, &lw);
+    plane_band(c, b, &pl, w0, vf, C);
+    vl_loop_end(c, b, &lw);
+  }
+  if (W % vf) plane_band(c, b, &pl, vl_i64(c, wfull), (int)(W % vf), C);
+  vl_nest_end(c, b, &ns);
+  LLVMBuildRetVoid(b);
+  LLVMDisposeBuilder(b);
+  LLVMValueRef args[2] = {in, out};
+  double numel = (double)ir_value_numel(x);
+  cg_call_par_kernel(c, fn, args, 2, vl_nest_units(nd, dims), cg_cost_ns(c, 0, 8 * numel));
   return true;
 }

@@ -35,7 +35,17 @@ Status cgh_compile_ex(Graph *g, int opt_level, bool reference_only, CgModule *m,
   snprintf(obj, sizeof obj, "%s/model.o", m->dir);
   snprintf(hdr, sizeof hdr, "%s/model.h", m->dir);
   snprintf(so, sizeof so, "%s/model.so", m->dir);
-  CgOptions o = {.prefix = "model", .cpu = target_cpu, .opt_level = opt_level, .emit = CG_EMIT_OBJ,
+  /* ONNXC_TEST_CPU=haswell runs a whole test binary on another CPU's code
+   * paths (one the host can execute). */
+  const char *cpu = target_cpu ? target_cpu : getenv("ONNXC_TEST_CPU");
+#if defined(__x86_64__)
+  if (cpu && !target_cpu && strcmp(cpu, "haswell") == 0 &&
+      !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {
+    fprintf(stderr, "ONNXC_TEST_CPU=haswell: this host has no AVX2; testing its own code\n");
+    cpu = NULL;
+  }
+#endif
+  CgOptions o = {.prefix = "model", .cpu = cpu, .opt_level = opt_level, .emit = CG_EMIT_OBJ,
                  .output_path = obj, .header_path = hdr, .model_path = g->source,
                  .reference_kernels_only = reference_only, .sanitize_address = CGH_SANITIZE,
                  /* Every partitioned kernel splits, however small: cgh_run

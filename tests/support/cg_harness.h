@@ -31,8 +31,9 @@ Status cgh_compile(Graph *g, int opt_level, CgModule *m, Error *err);
  * reference path with it). */
 Status cgh_compile_ex(Graph *g, int opt_level, bool reference_only, CgModule *m, Error *err);
 void cgh_unload(CgModule *m);
-/* The CPU that cgh_compile targets from now on (NULL: the host).  A test
- * reaches the code paths of an older CPU the host can still run. */
+/* The CPU that cgh_compile targets from now on (NULL: $ONNXC_TEST_CPU,
+ * else the host).  A test reaches the code paths of an older CPU the host
+ * can still run. */
 void cgh_set_cpu(const char *cpu);
 
 /* Runs m on inputs (g->inputs order) into freshly malloc'ed outputs

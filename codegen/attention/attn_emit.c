@@ -339,6 +339,114 @@ static LLVMValueRef emit_rows(AttnIR *a, int qr, int64_t kn) {
   return fn;
 }
 
+/* Whole rows: every key in one chunk and the tile's scores in a stack
+ * buffer sbuf [qr][ktld], so each row's max is exact before any exponential
+ * and the output is written once, normalized.  The online update's per-block
+ * work (a horizontal max, a rescale of the output rows, their round trip
+ * through the state) is gone; it was a tenth of a 197-key attention. */
+static void whole_scores(AttnIR *a, LLVMBuilderRef b, const RowState *st, int qr,
+                         LLVMValueRef sbuf, LLVMValueRef vmax[MAXQR], LLVMValueRef j0, int nvec,
+                         int64_t kn) {
+  int tail = (int)(kn - (int64_t)(nvec - 1) * a->vf);
+  LLVMValueRef s[MAXQR][MAXKV];
+  block_scores(a, b, st, qr, j0, nvec, tail, s);
+  for (int i = 0; i < qr; i++) {
+    LLVMValueRef m = LLVMBuildLoad2(b, a->vec, vmax[i], "");
+    for (int v = 0; v < nvec; v++) {
+      LLVMValueRef off = LLVMBuildAdd(b, j0, i64c(a, (int64_t)i * a->ktld + (int64_t)v * a->vf), "");
+      LLVMSetAlignment(LLVMBuildStore(b, s[i][v], gep(a, b, sbuf, off)), (unsigned)a->vf * 4);
+      m = vm_max_fast(a->c, b, s[i][v], m);
+    }
+    LLVMBuildStore(b, m, vmax[i]);
+  }
+}
+
+/* void rows_whole(q, kt, v, bias, out): qr query rows against all M keys. */
+static LLVMValueRef emit_rows_whole(AttnIR *a, int qr) {
+  CgCtx *c = a->c;
+  const AttnPlan *p = a->p;
+  LLVMValueRef fn;
+  LLVMBuilderRef b;
+  cg_begin_kernel(c, "attention_rows_whole", 5, true, &fn, &b);
+  RowState st = {.q = LLVMGetParam(fn, 0), .kt = LLVMGetParam(fn, 1), .v = LLVMGetParam(fn, 2),
+                 .bias = LLVMGetParam(fn, 3)};
+  LLVMValueRef out = LLVMGetParam(fn, 4);
+  LLVMValueRef sbuf = stack_array(a, b, qr * a->ktld);
+  LLVMValueRef vmax[MAXQR];
+  for (int i = 0; i < qr; i++) {
+    vmax[i] = vl_alloca(c, b, a->vec);
+    LLVMBuildStore(b, vm_const(c, a->vf, -INFINITY), vmax[i]);
+  }
+
+  int64_t nfull = p->m / a->kb, rem = p->m % a->kb;
+  if (nfull > 0) {
+    VlLoop lp;
+    LLVMValueRef jb = vl_loop_begin(c, b, i64c(a, 0), i64c(a, nfull), 1, &lp);
+    whole_scores(a, b, &st, qr, sbuf, vmax, LLVMBuildMul(b, jb, i64c(a, a->kb), ""), a->kv, a->kb);
+    vl_loop_end(c, b, &lp);
+  }
+  if (rem > 0)
+    whole_scores(a, b, &st, qr, sbuf, vmax, i64c(a, nfull * a->kb),
+                 (int)((rem + a->vf - 1) / a->vf), rem);
+
+  /* P = exp(S - max) in place, every row in one loop for independent
+   * chains.  A row whose scores are all -inf takes them against 0: P = 0,
+   * l = 0, and O / l = NaN as in the reference. */
+  LLVMValueRef mus[MAXQR], init[MAXQR], sums[MAXQR];
+  for (int i = 0; i < qr; i++) {
+    LLVMValueRef m = vm_hmax_fast(c, b, LLVMBuildLoad2(b, a->vec, vmax[i], ""));
+    LLVMValueRef all_ninf = LLVMBuildFCmp(b, LLVMRealOEQ, m, LLVMConstReal(a->f32, -INFINITY), "");
+    mus[i] = vm_splat(c, b, LLVMBuildSelect(b, all_ninf, LLVMConstReal(a->f32, 0.0), m, ""), a->vf);
+    init[i] = LLVMConstNull(a->vec);
+  }
+  AccLoop le;
+  acc_loop_open(a, b, &le, init, qr);
+  LLVMValueRef col = LLVMBuildMul(b, le.iv, i64c(a, a->vf), "");
+  for (int i = 0; i < qr; i++) {
+    LLVMValueRef ptr = gep(a, b, sbuf, LLVMBuildAdd(b, col, i64c(a, (int64_t)i * a->ktld), ""));
+    LLVMValueRef x = LLVMBuildLoad2(b, a->vec, ptr, "");
+    LLVMSetAlignment(x, (unsigned)a->vf * 4);
+    LLVMValueRef e = vm_exp(c, b, LLVMBuildFSub(b, x, mus[i], ""));
+    LLVMSetAlignment(LLVMBuildStore(b, e, ptr), (unsigned)a->vf * 4);
+    sums[i] = LLVMBuildFAdd(b, le.phi[i], e, "");
+  }
+  acc_loop_close(a, b, &le, sums, a->ktld / a->vf);
+  LLVMValueRef ls[MAXQR];
+  for (int i = 0; i < qr; i++) ls[i] = vm_splat(c, b, vm_hsum(c, b, sums[i]), a->vf);
+
+  /* O = P.V / l in balanced chunks of at most cv output vectors. */
+  int64_t nch = (a->nvv + a->cv - 1) / a->cv;
+  int64_t per = (a->nvv + nch - 1) / nch;
+  for (int64_t cs = 0; cs < a->nvv; cs += per) {
+    int cn = (int)(a->nvv - cs < per ? a->nvv - cs : per);
+    LLVMValueRef zero[MAXQR * MAXKV], next[MAXQR * MAXKV];
+    for (int i = 0; i < qr * cn; i++) zero[i] = LLVMConstNull(a->vec);
+    AccLoop l;
+    acc_loop_open(a, b, &l, zero, qr * cn);
+    LLVMValueRef vrow = gep(a, b, st.v, LLVMBuildMul(b, l.iv, i64c(a, p->dv), ""));
+    LLVMValueRef vv[MAXCV];
+    int lanes[MAXCV];
+    for (int w = 0; w < cn; w++) {
+      int64_t c0 = (cs + w) * a->vf;
+      lanes[w] = p->dv - c0 < a->vf ? (int)(p->dv - c0) : a->vf;
+      vv[w] = vl_load(c, b, a->vec, vrow, i64c(a, c0), lanes[w], NULL);
+    }
+    for (int i = 0; i < qr; i++) {
+      LLVMValueRef pij = load_f(a, b, sbuf, LLVMBuildAdd(b, l.iv, i64c(a, (int64_t)i * a->ktld), ""));
+      LLVMValueRef ps = vm_splat(c, b, pij, a->vf);
+      for (int w = 0; w < cn; w++) next[i * cn + w] = vm_fma(c, b, ps, vv[w], l.phi[i * cn + w]);
+    }
+    acc_loop_close(a, b, &l, next, p->m);
+    for (int i = 0; i < qr; i++)
+      for (int w = 0; w < cn; w++)
+        vl_store(c, b, LLVMBuildFDiv(b, next[i * cn + w], ls[i], ""), out,
+                 i64c(a, (int64_t)i * p->dv + (cs + w) * a->vf), lanes[w]);
+  }
+  LLVMBuildRetVoid(b);
+  LLVMDisposeBuilder(b);
+  return fn;
+}
+
 /* One vf x vf tile of the pack: keys [j0, j0 + rows) by dims [p0, p0 +
  * cols), transposed in registers (a scalar pack was 4% of T2T-ViT's
  * 3136-key attention: its 64-key chunks are packed once per query block). */
@@ -393,6 +501,7 @@ typedef struct Driver {
   LLVMValueRef kt, obuf, mst, lst; /* stack buffers */
   bool one_chunk;                  /* Kt packed once per leading index */
   LLVMValueRef rows[2][2];         /* [last chunk][tail tile] */
+  LLVMValueRef whole[2];           /* whole-row functions [tail tile], or NULL */
 } Driver;
 
 /* Calls rows for the tile of rows [r0, r0 + tile) of the block starting at
@@ -429,6 +538,31 @@ static void emit_chunk(AttnIR *a, LLVMBuilderRef b, const Driver *dr, LLVMValueR
     vl_loop_end(a->c, b, &lt);
   }
   if (tail > 0) call_rows(a, b, dr, dr->rows[last][1], i0, i64c(a, tiles * a->qr), c0);
+}
+
+/* The query block of `rows` rows from i0 by whole-row tiles. */
+static void emit_qblock_whole(AttnIR *a, LLVMBuilderRef b, const Driver *dr, LLVMValueRef i0,
+                              int64_t rows) {
+  const AttnPlan *p = a->p;
+  int64_t tiles = rows / a->qr, tail = rows % a->qr;
+  for (int t = 0; t < 2; t++) {
+    if (t == 0 ? tiles == 0 : tail == 0) continue;
+    VlLoop lt;
+    LLVMValueRef r0 = i64c(a, tiles * a->qr);
+    if (t == 0)
+      r0 = LLVMBuildMul(b, vl_loop_begin(a->c, b, i64c(a, 0), i64c(a, tiles), 1, &lt),
+                        i64c(a, a->qr), "");
+    LLVMValueRef qi = LLVMBuildAdd(b, i0, r0, "");
+    LLVMValueRef args[5];
+    args[0] = gep(a, b, dr->q, LLVMBuildMul(b, qi, i64c(a, p->d), ""));
+    args[1] = dr->kt;
+    args[2] = dr->v;
+    args[3] = p->has_bias ? gep(a, b, dr->bias, LLVMBuildMul(b, qi, i64c(a, p->bias_sn), ""))
+                          : LLVMConstNull(LLVMPointerTypeInContext(a->c->ctx, 0));
+    args[4] = gep(a, b, dr->out, LLVMBuildMul(b, qi, i64c(a, p->dv), ""));
+    LLVMBuildCall2(b, LLVMGlobalGetValueType(dr->whole[t]), dr->whole[t], args, 5, "");
+    if (t == 0) vl_loop_end(a->c, b, &lt);
+  }
 }
 
 /* The query block of `rows` rows from i0: reset the state, stream every key
@@ -480,7 +614,19 @@ Status attn_emit(CgCtx *c, const AttnPlan *p, LLVMValueRef q, LLVMValueRef k, LL
   attn_ir_init(&a, c, p);
   Driver dr = {.one_chunk = p->m == a.ck};
   int64_t nrem = p->n % a.qr, crem = p->m % a.ck;
-  for (int last = 0; last < 2; last++) {
+  bool whole = dr.one_chunk && a.qr * a.ktld * 4 <= ATTN_SCORES_MAX_BYTES;
+  if (whole) {
+    /* No state bounds the query block: size it for at least 16 units
+     * (work for every thread) in whole tiles. */
+    int64_t tiles = (p->n + a.qr - 1) / a.qr;
+    int64_t nblk = p->batches >= 16 ? 1 : (16 + p->batches - 1) / p->batches;
+    if (nblk > tiles) nblk = tiles;
+    a.qb = (tiles + nblk - 1) / nblk * a.qr;
+    if (a.qb > p->n) a.qb = p->n;
+    dr.whole[0] = p->n >= a.qr ? emit_rows_whole(&a, a.qr) : NULL;
+    dr.whole[1] = nrem > 0 ? emit_rows_whole(&a, (int)nrem) : NULL;
+  }
+  for (int last = 0; last < 2 && !whole; last++) {
     int64_t kn = last ? crem : a.ck;
     if (kn == 0 || (!last && p->m < a.ck)) continue;
     dr.rows[last][0] = p->n >= a.qr ? emit_rows(&a, a.qr, kn) : NULL;
@@ -494,9 +640,11 @@ Status attn_emit(CgCtx *c, const AttnPlan *p, LLVMValueRef q, LLVMValueRef k, LL
                pb = LLVMGetParam(fn, 3), po = LLVMGetParam(fn, 4);
   dr.kt = stack_array(&a, b, p->d * a.ktld);
   zero_fill(&a, b, dr.kt, p->d * a.ktld);
-  dr.obuf = stack_array(&a, b, a.qb * a.ostride);
-  dr.mst = stack_array(&a, b, a.qb);
-  dr.lst = stack_array(&a, b, a.qb * a.vf);
+  if (!whole) {
+    dr.obuf = stack_array(&a, b, a.qb * a.ostride);
+    dr.mst = stack_array(&a, b, a.qb);
+    dr.lst = stack_array(&a, b, a.qb * a.vf);
+  }
   LLVMValueRef boff_tab = NULL;
   if (p->has_bias && p->batches > 1)
     boff_tab = cg_const_blob(c, p->b_off, (size_t)p->batches * sizeof(int64_t), "attn_boff");
@@ -525,9 +673,11 @@ Status attn_emit(CgCtx *c, const AttnPlan *p, LLVMValueRef q, LLVMValueRef k, LL
   LLVMValueRef i0 = LLVMBuildMul(b, qi, i64c(&a, a.qb), "");
   VlIf f;
   if (nqb > 0 && qrem > 0) vl_if_begin(c, b, LLVMBuildICmp(b, LLVMIntSLT, qi, i64c(&a, nqb), ""), &f);
-  if (nqb > 0) emit_qblock(&a, b, &dr, i0, a.qb);
+  void (*qblock)(AttnIR *, LLVMBuilderRef, const Driver *, LLVMValueRef, int64_t) =
+      whole ? emit_qblock_whole : emit_qblock;
+  if (nqb > 0) qblock(&a, b, &dr, i0, a.qb);
   if (nqb > 0 && qrem > 0) vl_if_else(c, b, &f);
-  if (qrem > 0) emit_qblock(&a, b, &dr, i0, qrem);
+  if (qrem > 0) qblock(&a, b, &dr, i0, qrem);
   if (nqb > 0 && qrem > 0) vl_if_end(c, b, &f);
   vl_nest_end(c, b, &ns);
   LLVMBuildRetVoid(b);

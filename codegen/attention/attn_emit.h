@@ -33,7 +33,10 @@
 enum {
   ATTN_KT_MAX_BYTES = 64 * 1024,
   ATTN_KT_CHUNK_BYTES = 16 * 1024,
-  ATTN_STATE_MAX_BYTES = 48 * 1024
+  ATTN_STATE_MAX_BYTES = 48 * 1024,
+  /* The scores of one register tile of rows when every key is in one
+   * chunk (whole-row softmax, no online state). */
+  ATTN_SCORES_MAX_BYTES = 32 * 1024
 };
 
 typedef struct AttnPlan {

@@ -210,9 +210,12 @@ def check_one(case_dir, onnxc):
         res["error"] = "compile: " + " / ".join(out.strip().splitlines()[-2:])[:300]
         return res
     exe = os.path.join(case_dir, "harness")
+    # The harness runs the model through the runtime's thread pool.
     ok, out, _ = run_cmd(["cc", "-O2", "-march=native", "-I" + case_dir,
+                          "-I" + os.path.join(ROOT, "runtime"),
                           "-DMODEL_HEADER=\"m.h\"", os.path.join(ROOT, "bench", "harness.c"),
-                          os.path.join(case_dir, "m.o"), "-lm", "-o", exe], 300)
+                          os.path.join(ROOT, "runtime", "onnxc_pool.c"),
+                          os.path.join(case_dir, "m.o"), "-pthread", "-lm", "-o", exe], 300)
     if not ok:
         res["error"] = "link: " + out.strip()[-300:]
         return res

@@ -30,6 +30,7 @@
 
 
 enum { MAXQR = 8, MAXKV = 4, MAXCV = 4 };
+#define ATTN_LOG2E 1.4426950408889634
 
 typedef struct AttnIR {
   CgCtx *c;
@@ -154,7 +155,7 @@ static void acc_loop_close(AttnIR *a, LLVMBuilderRef b, AccLoop *l, LLVMValueRef
 /* Stack state of one rows function. */
 typedef struct RowState {
   LLVMValueRef q, kt, v, bias;      /* parameters (tile and chunk bases) */
-  LLVMValueRef mx[MAXQR], lsum[MAXQR], corr[MAXQR]; /* per-row allocas */
+  LLVMValueRef mx[MAXQR], lsum[MAXQR]; /* per-row allocas */
   LLVMValueRef pbuf;                /* [qr][kb] probabilities of the block */
   LLVMValueRef obuf;                /* [qr][ostride] unnormalized output rows (parameter) */
 } RowState;
@@ -208,50 +209,83 @@ static void block_scores(AttnIR *a, LLVMBuilderRef b, const RowState *st, int qr
     }
 }
 
+/* exp(s - m) is 2^(s log2 e - m log2 e): one FMA into vm_exp2_softmax.
+ * The splat of -m log2 e, whose rounding scales a row's probabilities
+ * alike (by 1 + 6e-8 |m log2 e| at most). */
+static LLVMValueRef exp2_offset(AttnIR *a, LLVMBuilderRef b, LLVMValueRef m) {
+  return vm_splat(a->c, b, LLVMBuildFMul(b, m, LLVMConstReal(a->f32, -ATTN_LOG2E), ""), a->vf);
+}
+
 /* Online softmax update of row i with the block's scores; stores the
- * block's probabilities in pbuf and the rescale factor in corr[i]. */
+ * block's probabilities in pbuf.  The row's reference max moves only when
+ * a score passes it by more than ATTN_MAX_SLACK (exp(8) ~ 3e3 keeps every
+ * sum far from overflow), so after the first blocks a row skips the
+ * horizontal max and the rescale of its output row: they were a tenth of
+ * T2T-ViT's 3136-key attention. */
+#define ATTN_MAX_SLACK 8.0
 static void block_softmax(AttnIR *a, LLVMBuilderRef b, const RowState *st, int i,
                           LLVMValueRef s[MAXKV], int nvec) {
   CgCtx *c = a->c;
-  /* A NaN score may be dropped from the max: its exp still makes the
-   * row's sum, and so its output, NaN. */
-  LLVMValueRef bmv = s[0];
-  for (int v = 1; v < nvec; v++) bmv = vm_max_fast(c, b, s[v], bmv);
-  LLVMValueRef bm = vm_hmax_fast(c, b, bmv);
   LLVMValueRef mo = LLVMBuildLoad2(b, a->f32, st->mx[i], "");
-  LLVMValueRef mn = vm_max_fast(c, b, bm, mo);
-  LLVMValueRef all_ninf = LLVMBuildFCmp(b, LLVMRealOEQ, mn, LLVMConstReal(a->f32, -INFINITY), "");
-  LLVMValueRef mu = LLVMBuildSelect(b, all_ninf, LLVMConstReal(a->f32, 0.0), mn, "");
-  LLVMValueRef cr = vm_exp(c, b, LLVMBuildFSub(b, mo, mu, ""));
-  LLVMValueRef mus = vm_splat(c, b, mu, a->vf);
+  LLVMValueRef thr =
+      vm_splat(c, b, LLVMBuildFAdd(b, mo, LLVMConstReal(a->f32, ATTN_MAX_SLACK), ""), a->vf);
+  LLVMValueRef past = NULL;
+  for (int v = 0; v < nvec; v++) {
+    LLVMValueRef gt = LLVMBuildFCmp(b, LLVMRealOGT, s[v], thr, "");
+    past = past ? LLVMBuildOr(b, past, gt, "") : gt;
+  }
+  LLVMTypeRef mask_int = LLVMIntTypeInContext(c->ctx, (unsigned)a->vf);
+  LLVMValueRef any = LLVMBuildICmp(b, LLVMIntNE, LLVMBuildBitCast(b, past, mask_int, ""),
+                                   LLVMConstNull(mask_int), "");
+  VlIf f;
+  vl_if_begin(c, b, any, &f);
+  {
+    /* A score passed the slack, so the new max is finite or +inf; a NaN
+     * score may be dropped from it: its exp still makes the row's sum, and
+     * so its output, NaN.  From -inf, cr = 0 clears nothing but zeros. */
+    LLVMValueRef bmv = s[0];
+    for (int v = 1; v < nvec; v++) bmv = vm_max_fast(c, b, s[v], bmv);
+    LLVMValueRef mn = vm_max_fast(c, b, vm_hmax_fast(c, b, bmv), mo);
+    LLVMValueRef cr = vm_splat(c, b, vm_exp(c, b, LLVMBuildFSub(b, mo, mn, "")), a->vf);
+    for (int64_t w = 0; w < a->nvv; w++) {
+      LLVMValueRef ptr = gep(a, b, st->obuf, i64c(a, i * a->ostride + w * a->vf));
+      LLVMValueRef o = LLVMBuildLoad2(b, a->vec, ptr, "");
+      LLVMSetAlignment(o, 4);
+      LLVMSetAlignment(LLVMBuildStore(b, LLVMBuildFMul(b, o, cr, ""), ptr), 4);
+    }
+    LLVMValueRef lo = LLVMBuildLoad2(b, a->vec, st->lsum[i], "");
+    LLVMBuildStore(b, LLVMBuildFMul(b, lo, cr, ""), st->lsum[i]);
+    LLVMBuildStore(b, mn, st->mx[i]);
+  }
+  vl_if_end(c, b, &f);
+  /* Still -inf: every score so far is -inf (or NaN); take them against 0. */
+  LLVMValueRef m = LLVMBuildLoad2(b, a->f32, st->mx[i], "");
+  LLVMValueRef all_ninf = LLVMBuildFCmp(b, LLVMRealOEQ, m, LLVMConstReal(a->f32, -INFINITY), "");
+  LLVMValueRef nml = exp2_offset(a, b, LLVMBuildSelect(b, all_ninf, LLVMConstReal(a->f32, 0.0), m, ""));
   LLVMValueRef sum = NULL;
   for (int v = 0; v < nvec; v++) {
-    LLVMValueRef e = vm_exp(c, b, LLVMBuildFSub(b, s[v], mus, ""));
+    LLVMValueRef e = vm_exp2_softmax(c, b, vm_fma(c, b, s[v], vm_const(c, a->vf, ATTN_LOG2E), nml));
     LLVMValueRef dst = gep(a, b, st->pbuf, i64c(a, (int64_t)i * a->kb + (int64_t)v * a->vf));
     LLVMSetAlignment(LLVMBuildStore(b, e, dst), 4);
     sum = sum ? LLVMBuildFAdd(b, sum, e, "") : e;
   }
   LLVMValueRef lo = LLVMBuildLoad2(b, a->vec, st->lsum[i], "");
-  LLVMBuildStore(b, vm_fma(c, b, lo, vm_splat(c, b, cr, a->vf), sum), st->lsum[i]);
-  LLVMBuildStore(b, mn, st->mx[i]);
-  LLVMBuildStore(b, cr, st->corr[i]);
+  LLVMBuildStore(b, LLVMBuildFAdd(b, lo, sum, ""), st->lsum[i]);
 }
 
-/* O[rows, vectors cs..cs+cn) = corr * O + P[:, 0..kn) . V[j0.., ...]. */
+/* O[rows, vectors cs..cs+cn) += P[:, 0..kn) . V[j0.., ...]. */
 static void block_pv(AttnIR *a, LLVMBuilderRef b, const RowState *st, int qr, LLVMValueRef j0,
                      int64_t kn, int64_t cs, int cn) {
   const AttnPlan *p = a->p;
   int64_t ostride = a->ostride;
   LLVMValueRef init[MAXQR * MAXKV], next[MAXQR * MAXKV];
-  for (int i = 0; i < qr; i++) {
-    LLVMValueRef cr = vm_splat(a->c, b, LLVMBuildLoad2(b, a->f32, st->corr[i], ""), a->vf);
+  for (int i = 0; i < qr; i++)
     for (int w = 0; w < cn; w++) {
       LLVMValueRef o = LLVMBuildLoad2(
           b, a->vec, gep(a, b, st->obuf, i64c(a, i * ostride + (cs + w) * a->vf)), "");
       LLVMSetAlignment(o, 4);
-      init[i * cn + w] = LLVMBuildFMul(b, o, cr, "");
+      init[i * cn + w] = o;
     }
-  }
   AccLoop l;
   acc_loop_open(a, b, &l, init, qr * cn);
   LLVMValueRef vrow = gep(a, b, st->v,
@@ -311,7 +345,6 @@ static LLVMValueRef emit_rows(AttnIR *a, int qr, int64_t kn) {
   /* Max and sum in allocas (registers after mem2reg) for the chunk. */
   for (int i = 0; i < qr; i++) {
     st.mx[i] = vl_alloca(c, b, a->f32);
-    st.corr[i] = vl_alloca(c, b, a->f32);
     st.lsum[i] = vl_alloca(c, b, a->vec);
     LLVMBuildStore(b, load_f(a, b, mst, i64c(a, i)), st.mx[i]);
     LLVMValueRef lv = LLVMBuildLoad2(b, a->vec, gep(a, b, lst, i64c(a, (int64_t)i * a->vf)), "");
@@ -396,7 +429,7 @@ static LLVMValueRef emit_rows_whole(AttnIR *a, int qr) {
   for (int i = 0; i < qr; i++) {
     LLVMValueRef m = vm_hmax_fast(c, b, LLVMBuildLoad2(b, a->vec, vmax[i], ""));
     LLVMValueRef all_ninf = LLVMBuildFCmp(b, LLVMRealOEQ, m, LLVMConstReal(a->f32, -INFINITY), "");
-    mus[i] = vm_splat(c, b, LLVMBuildSelect(b, all_ninf, LLVMConstReal(a->f32, 0.0), m, ""), a->vf);
+    mus[i] = exp2_offset(a, b, LLVMBuildSelect(b, all_ninf, LLVMConstReal(a->f32, 0.0), m, ""));
     init[i] = LLVMConstNull(a->vec);
   }
   AccLoop le;
@@ -406,7 +439,7 @@ static LLVMValueRef emit_rows_whole(AttnIR *a, int qr) {
     LLVMValueRef ptr = gep(a, b, sbuf, LLVMBuildAdd(b, col, i64c(a, (int64_t)i * a->ktld), ""));
     LLVMValueRef x = LLVMBuildLoad2(b, a->vec, ptr, "");
     LLVMSetAlignment(x, (unsigned)a->vf * 4);
-    LLVMValueRef e = vm_exp(c, b, LLVMBuildFSub(b, x, mus[i], ""));
+    LLVMValueRef e = vm_exp2_softmax(c, b, vm_fma(c, b, x, vm_const(c, a->vf, ATTN_LOG2E), mus[i]));
     LLVMSetAlignment(LLVMBuildStore(b, e, ptr), (unsigned)a->vf * 4);
     sums[i] = LLVMBuildFAdd(b, le.phi[i], e, "");
   }

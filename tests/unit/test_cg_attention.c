@@ -292,6 +292,54 @@ static void long_t2t_stage1(void **state) {
   check(g, 81);
 }
 
+/* The softmax's own accuracy: V is a constant identity, so the output is
+ * the probability matrix itself, each entry checked to a few float
+ * roundings relative to the double-precision reference.  Scores spread
+ * over about +-15 (scale 2 on 32-dim products), so the probabilities span
+ * many octaves; with 1000 keys the rows stream in chunks and the running
+ * max moves past its slack.  Float rounding of the 32-term scores alone
+ * reaches 5e-6 of a probability; an exp coefficient off by 1e-4 shows as
+ * 5e-5. */
+static void softmax_accuracy(void **state) {
+  (void)state;
+  const struct { int64_t n, m; } sizes[] = {{197, 197}, {49, 49}, {65, 1000}};
+  for (size_t t = 0; t < COUNT(sizes); t++) {
+    int64_t n = sizes[t].n, m = sizes[t].m;
+    Graph *g = new_graph();
+    float *eye = calloc((size_t)(2 * m * m), sizeof *eye);
+    assert_non_null(eye);
+    for (int64_t h = 0; h < 2; h++)
+      for (int64_t j = 0; j < m; j++) eye[(h * m + j) * m + j] = 1.0f;
+    int64_t dq[3] = {2, n, 32}, dk[3] = {2, m, 32}, dv[3] = {2, m, m};
+    Node *nd = ir_node_new(g, OP_ATTENTION, "attn", 3, 1);
+    assert_non_null(nd);
+    nd->opset = g->opset;
+    nd->inputs[0] = tcg_input(g, 3, dq);
+    nd->inputs[1] = tcg_input(g, 3, dk);
+    nd->inputs[2] = ir_const_new(g, "eye", DT_FLOAT32, 3, dv, eye);
+    free(eye);
+    assert_non_null(nd->inputs[2]);
+    Error err;
+    assert_int_equal(ir_node_set_attr_float(g, nd, "scale", 2.0f, &err), ST_OK);
+    Value *y = ir_value_new(g, "p");
+    assert_non_null(y);
+    ir_node_set_output(nd, 0, y);
+    assert_int_equal(ops_infer_node(g, nd, &err), ST_OK);
+    assert_int_equal(ir_graph_add_output(g, y, &err), ST_OK);
+    void **ins = NULL;
+    assert_int_equal(cgh_random_inputs(g, 90 + (unsigned)t, &ins, &err), ST_OK);
+    CgCompare cmp;
+    Status st = cgh_differential(g, 2, (const void *const *)ins, 1e-5, 1e-30, &cmp, &err);
+    if (st != ST_OK) fail_msg("%s", err.msg);
+    printf("  n %lld m %lld: max_rel %.3g\n", (long long)n, (long long)m, cmp.max_rel);
+    if (!cmp.ok)
+      fail_msg("n %lld m %lld: max_abs %g max_rel %g", (long long)n, (long long)m, cmp.max_abs,
+               cmp.max_rel);
+    cgh_free_buffers(ins, g->num_inputs);
+    ir_graph_free(g);
+  }
+}
+
 /* T2T-ViT-14's second stage (785 tokens) with a constant bias [N, M]; 49
  * queries against 3000 keys with a key padding mask [1, M]. */
 static void long_stage2_and_wide(void **state) {
@@ -363,6 +411,7 @@ int main(void) {
       cmocka_unit_test(neg_inf_masks),  cmocka_unit_test(beyond_limits),
       cmocka_unit_test(through_pipeline), cmocka_unit_test(long_t2t_stage1),
       cmocka_unit_test(long_stage2_and_wide), cmocka_unit_test(long_masks),
+      cmocka_unit_test(softmax_accuracy),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

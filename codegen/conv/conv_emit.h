@@ -11,6 +11,8 @@
  *                     pixels, a tile of output channels, broadcast weights
  *   conv_window.c     depthwise Conv, MaxPool, AveragePool: vectors over
  *                     output pixels along W, per-plane windows
+ *   conv_depthwise_blocked.c  depthwise Conv on small planes: vectors over
+ *                     channels through a padded channels-last stack copy
  *   conv_plane.c      GlobalAveragePool, GlobalMaxPool, BatchNormalization
  *
  * Borders: per output row / column the range of kernel taps that land
@@ -73,6 +75,12 @@ Status cv_emit_direct(CgCtx *c, const CvConv *cv, const float *wt, const float *
                       LLVMValueRef x, LLVMValueRef y, Error *err);
 Status cv_emit_pointwise(CgCtx *c, const CvConv *cv, const float *wt, const float *bias,
                          LLVMValueRef x, LLVMValueRef y, Error *err);
+
+/* Depthwise Conv with channel multiplier 1 on a small plane, vectors over
+ * channels (conv_depthwise_blocked.c); _fits says whether it applies. */
+bool cv_depthwise_blocked_fits(const CgCtx *c, const CvConv *cv);
+Status cv_emit_depthwise_blocked(CgCtx *c, const CvConv *cv, const float *wt, const float *bias,
+                                 LLVMValueRef x, LLVMValueRef y, Error *err);
 
 typedef enum CvWinOp { CV_WIN_CONV, CV_WIN_MAX, CV_WIN_AVG } CvWinOp;
 /* Depthwise Conv (cin_g == 1; wt [oc][1][kh][kw]) or a pool (wt NULL). */

@@ -35,6 +35,8 @@ Status cv_lower_conv_node(CgCtx *c, const Node *n, LLVMValueRef const in[],
   if (w->dims[0] != cv.oc || w->dims[1] != cv.cin_g || (b && b->dims[0] != cv.oc)) return ST_OK;
   const float *bias = b ? b->data : NULL;
   *handled = true;
+  if (cv.cin_g == 1 && group > 1 && cv_depthwise_blocked_fits(c, &cv))
+    return cv_emit_depthwise_blocked(c, &cv, w->data, bias, in[0], out[0], err);
   if (cv.cin_g == 1 && group > 1)
     return cv_emit_window(c, &cv, CV_WIN_CONV, false, w->data, bias, in[0], out[0], err);
   /* Small planes (Next-ViT's and ResNet's 7x7 and 14x14 stages) fill the

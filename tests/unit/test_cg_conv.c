@@ -241,13 +241,29 @@ static void test_conv_fixed(void **state) {
   assert_true(run_conv(&va, "onnxc.conv.direct"));
   ConvCase as = {1, 8, 24, 14, 14, 3, 3, 1, 1, 2, 2, {2, 0, 1, 3}, 1, true, NULL};
   assert_true(run_conv(&as, "onnxc.conv.direct"));
-  /* Depthwise 3x3 stride 1 / 2, with and without padding, multiplier 2. */
-  ConvCase dw = {1, 24, 24, 32, 32, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 24, true, NULL};
-  assert_true(run_conv(&dw, "onnxc.conv.depthwise"));
-  ConvCase dw2 = {1, 16, 16, 17, 32, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 16, false, NULL};
-  assert_true(run_conv(&dw2, "onnxc.conv.depthwise"));
+  /* Depthwise 3x3 on a plane too large for the channel-blocked kernel's
+   * stack copy (vectors along rows), multiplier 2 (the same), and stride 2
+   * on a plane that fits (vectors over channels). */
+  ConvCase dw = {1, 24, 24, 62, 64, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 24, true, NULL};
+  assert_true(run_conv(&dw, "onnxc.conv.depthwise."));
   ConvCase dwm = {2, 8, 16, 14, 14, 5, 5, 1, 2, 1, 1, {2, 2, 2, 2}, 8, true, NULL};
-  assert_true(run_conv(&dwm, "onnxc.conv.depthwise"));
+  assert_true(run_conv(&dwm, "onnxc.conv.depthwise."));
+  ConvCase dw2 = {1, 16, 16, 17, 32, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 16, false, NULL};
+  assert_true(run_conv(&dw2, "onnxc.conv.depthwise_blocked"));
+  /* Channel-blocked depthwise: EfficientNet's 5x5 at 7x7 with a channel
+   * tail; dilation with asymmetric pads over a batch; stride 3 without
+   * pads (input rows and columns no output reads); ConvNeXt's 7x7 with one
+   * channel in the last block; a plane exactly filling the stack copy. */
+  ConvCase b7 = {1, 40, 40, 7, 7, 5, 5, 1, 1, 1, 1, {2, 2, 2, 2}, 40, true, NULL};
+  assert_true(run_conv(&b7, "onnxc.conv.depthwise_blocked"));
+  ConvCase bd = {2, 19, 19, 9, 11, 3, 3, 1, 1, 2, 2, {2, 0, 1, 3}, 19, true, NULL};
+  assert_true(run_conv(&bd, "onnxc.conv.depthwise_blocked"));
+  ConvCase bs = {1, 8, 8, 10, 13, 4, 2, 3, 3, 1, 1, {0, 0, 0, 0}, 8, true, NULL};
+  assert_true(run_conv(&bs, "onnxc.conv.depthwise_blocked"));
+  ConvCase bc = {1, 33, 33, 14, 14, 7, 7, 1, 1, 1, 1, {3, 3, 3, 3}, 33, false, NULL};
+  assert_true(run_conv(&bc, "onnxc.conv.depthwise_blocked"));
+  ConvCase bf = {1, 20, 20, 28, 28, 5, 5, 1, 1, 1, 1, {2, 2, 2, 2}, 20, true, NULL};
+  assert_true(run_conv(&bf, "onnxc.conv.depthwise_blocked"));
   /* A kernel wider than the unroll limit (runtime kw loop). */
   ConvCase wide = {1, 3, 8, 5, 40, 1, 17, 1, 1, 1, 1, {0, 0, 0, 0}, 1, true, NULL};
   assert_true(run_conv(&wide, "onnxc.conv.direct"));

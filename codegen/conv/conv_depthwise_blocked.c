@@ -1,0 +1,251 @@
+/*
+ * Depthwise Conv vectorized across channels, for small planes.
+ *
+ * conv_window.c vectorizes along output rows, which is right for 56-wide
+ * planes but leaves a 7x7 plane with 7 of 16 lanes used and its border
+ * columns scalar: EfficientNet-B0's 5x5 depthwise convolutions at 7x7 and
+ * 14x14 ran at 7-13% of the FMA peak.  Here one unit is a block of vf
+ * channels of one image:
+ *
+ *   fill     the block's input planes, vf flat pixels at a time, are
+ *            transposed in registers into a zero-padded channels-last stack
+ *            buffer P [HP][WP][vf]; a table maps each flat input pixel to
+ *            its slot, so padding, stride and dilation cost nothing later;
+ *   compute  each output pixel is sum over taps of P[...] * W[tap] (one
+ *            vector of vf channels' weights per tap), in row tiles of
+ *            register accumulators, into a channels-last buffer O;
+ *   drain    O is transposed back, vf flat pixels at a time, and each
+ *            channel's vector of pixels goes through the FusedConv
+ *            epilogue into the NCHW output.
+ *
+ * Only for channel multiplier 1 (group == C == M) and planes whose two
+ * buffers fit DWB_BUF_MAX bytes each (plus P's trash slot): 128 KiB of the
+ * 256 KiB of stack a task may use (docs/ABI.md).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../parallel.h"
+#include "../vec/vec_loops.h"
+#include "../vec/vec_transpose.h"
+#include "conv_emit.h"
+#include "conv_epilogue.h"
+#include "conv_ir.h"
+
+enum { DWB_BUF_MAX = 64 * 1024, DWB_MAX_TILE = 12 };
+
+typedef struct Dwb {
+  CvB cb;
+  const CvConv *cv;
+  int64_t hp, wp;           /* padded input buffer rows, columns */
+  int64_t pin, pout;        /* pixels per input / output plane */
+  LLVMValueRef slot_tab;    /* flat input pixel -> slot in P (the trash slot hp*wp if unused) */
+  LLVMValueRef wpk, bpk;    /* packed weights [blk][kh][kw][vf], bias [blk][vf] */
+  LLVMValueRef pbuf, obuf;  /* stack buffers */
+  LLVMValueRef xb, yb, wb, bb; /* the unit's bases */
+} Dwb;
+
+/* Rows and columns of P a plane needs: the last tap of the last output. */
+static int64_t span(int64_t out, int64_t k, int64_t s, int64_t d) { return (out - 1) * s + (k - 1) * d + 1; }
+
+bool cv_depthwise_blocked_fits(const CgCtx *c, const CvConv *cv) {
+  if (c->vf32 < 4 || c->vf32 > 16 || cv->group != cv->c || cv->oc != cv->c || cv->cin_g != 1) return false;
+  if (cv->oh < 1 || cv->ow < 1 || cv->kh < 1 || cv->kw < 1 || cv->kh * cv->kw > 64) return false;
+  int64_t hp = span(cv->oh, cv->kh, cv->sh, cv->dh), wp = span(cv->ow, cv->kw, cv->sw, cv->dw);
+  int64_t lane_bytes = 4 * (int64_t)c->vf32;
+  return hp <= 4096 && wp <= 4096 && hp * wp * lane_bytes <= DWB_BUF_MAX &&
+         cv->oh * cv->ow * lane_bytes <= DWB_BUF_MAX;
+}
+
+static LLVMValueRef vec_at(Dwb *d, LLVMValueRef base, LLVMValueRef slot) {
+  return cv_gep(&d->cb, base, cv_mul(&d->cb, slot, d->cb.vf));
+}
+
+static LLVMValueRef load_vec(Dwb *d, LLVMValueRef p) {
+  LLVMValueRef v = LLVMBuildLoad2(d->cb.b, d->cb.vty, p, "");
+  LLVMSetAlignment(v, (unsigned)d->cb.vf * 4);
+  return v;
+}
+
+static void store_vec(Dwb *d, LLVMValueRef v, LLVMValueRef p) {
+  LLVMSetAlignment(LLVMBuildStore(d->cb.b, v, p), (unsigned)d->cb.vf * 4);
+}
+
+/* Pixels [p0, p0 + lanes) of the block's nch input planes into P. */
+static void fill_chunk(Dwb *d, LLVMValueRef p0, int lanes, int nch) {
+  CvB *cb = &d->cb;
+  LLVMValueRef r[64];
+  for (int ch = 0; ch < cb->vf; ch++) {
+    if (ch >= nch) {
+      r[ch] = LLVMConstNull(cb->vty);
+      continue;
+    }
+    LLVMValueRef src = cv_gep(cb, cv_gepc(cb, d->xb, (int64_t)ch * d->pin), p0);
+    if (lanes < cb->vf) {
+      r[ch] = cv_load_masked(cb, src, lanes, LLVMConstNull(cb->vty));
+    } else {
+      r[ch] = LLVMBuildLoad2(cb->b, cb->vty, src, "");
+      LLVMSetAlignment(r[ch], 4);
+    }
+  }
+  vt_transpose_regs(cb->c, cb->b, r, cb->vf);
+  for (int j = 0; j < lanes; j++) {
+    LLVMValueRef slot = cv_load_i32(cb, d->slot_tab, cv_add(cb, p0, cv_i64(cb, j)));
+    store_vec(d, r[j], vec_at(d, d->pbuf, slot));
+  }
+}
+
+/* Output pixels (oh, ow0 .. ow0 + t) of the block into O. */
+static void compute_tile(Dwb *d, LLVMValueRef oh, LLVMValueRef ow0, int t) {
+  CvB *cb = &d->cb;
+  const CvConv *cv = d->cv;
+  LLVMValueRef acc[DWB_MAX_TILE];
+  LLVMValueRef bias = load_vec(d, d->bb);
+  for (int i = 0; i < t; i++) acc[i] = bias;
+  LLVMValueRef col0 = cv_mul(cb, ow0, cv->sw);
+  for (int64_t kh = 0; kh < cv->kh; kh++) {
+    LLVMValueRef row = cv_mad(cb, oh, cv->sh, kh * cv->dh);
+    LLVMValueRef rbase = vec_at(d, d->pbuf, cv_add(cb, cv_mul(cb, row, d->wp), col0));
+    for (int64_t kw = 0; kw < cv->kw; kw++) {
+      LLVMValueRef wv = load_vec(d, cv_gepc(cb, d->wb, (kh * cv->kw + kw) * cb->vf));
+      for (int i = 0; i < t; i++) {
+        LLVMValueRef x = load_vec(d, cv_gepc(cb, rbase, ((int64_t)i * cv->sw + kw * cv->dw) * cb->vf));
+        acc[i] = cv_fma(cb, x, wv, acc[i]);
+      }
+    }
+  }
+  LLVMValueRef dst = vec_at(d, d->obuf, cv_add(cb, cv_mul(cb, oh, cv->ow), ow0));
+  for (int i = 0; i < t; i++) store_vec(d, acc[i], cv_gepc(cb, dst, (int64_t)i * cb->vf));
+}
+
+/* Output pixels [q0, q0 + lanes) of O, transposed, through the epilogue. */
+static void drain_chunk(Dwb *d, LLVMValueRef q0, int lanes, int nch) {
+  CvB *cb = &d->cb;
+  LLVMValueRef r[64];
+  for (int j = 0; j < cb->vf; j++)
+    r[j] = j < lanes ? load_vec(d, vec_at(d, d->obuf, cv_add(cb, q0, cv_i64(cb, j))))
+                     : LLVMConstNull(cb->vty);
+  vt_transpose_regs(cb->c, cb->b, r, cb->vf);
+  for (int ch = 0; ch < nch; ch++)
+    cv_epi_store_vec(cb, d->cv, r[ch], cv_gep(cb, cv_gepc(cb, d->yb, (int64_t)ch * d->pout), q0),
+                     lanes);
+}
+
+/* Chunks of vf pixels over [0, total), the last one partial. */
+static void for_chunks(Dwb *d, int64_t total, int nch,
+                       void (*fn)(Dwb *, LLVMValueRef, int, int)) {
+  CvB *cb = &d->cb;
+  int64_t full = total / cb->vf * cb->vf;
+  if (full > 0) {
+    CvLoop l = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, full), cb->vf);
+    fn(d, l.iv, cb->vf, nch);
+    cv_next(cb, &l);
+  }
+  if (total > full) fn(d, cv_i64(cb, full), (int)(total - full), nch);
+}
+
+/* One unit: a block of nch (<= vf) channels. */
+static void emit_block(Dwb *d, int nch) {
+  CvB *cb = &d->cb;
+  const CvConv *cv = d->cv;
+  LLVMBuildMemSet(cb->b, d->pbuf, LLVMConstInt(LLVMInt8TypeInContext(cb->c->ctx), 0, 0),
+                  cv_i64(cb, (d->hp * d->wp + 1) * cb->vf * 4), 64);
+  for_chunks(d, d->pin, nch, fill_chunk);
+  /* Balanced row tiles of at most DWB_MAX_TILE pixels. */
+  int64_t ntile = (cv->ow + DWB_MAX_TILE - 1) / DWB_MAX_TILE;
+  int64_t t = (cv->ow + ntile - 1) / ntile;
+  int64_t nfull = cv->ow / t, rem = cv->ow % t;
+  CvLoop r = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, cv->oh), 1);
+  if (nfull == 1) {
+    compute_tile(d, r.iv, cv_i64(cb, 0), (int)t);
+  } else {
+    CvLoop c = cv_for(cb, cv_i64(cb, 0), cv_i64(cb, nfull * t), t);
+    compute_tile(d, r.iv, c.iv, (int)t);
+    cv_next_rolled(cb, &c);
+  }
+  if (rem > 0) compute_tile(d, r.iv, cv_i64(cb, nfull * t), (int)rem);
+  cv_next_rolled(cb, &r);
+  for_chunks(d, d->pout, nch, drain_chunk);
+}
+
+static Status setup(Dwb *d, const float *wt, const float *bias, Error *err) {
+  CvB *cb = &d->cb;
+  const CvConv *cv = d->cv;
+  int vf = cb->vf;
+  int64_t nblk = (cv->oc + vf - 1) / vf, taps = cv->kh * cv->kw;
+  int32_t *slot = malloc((size_t)d->pin * sizeof *slot);
+  float *w = calloc((size_t)(nblk * (taps + 1) * vf), sizeof *w);
+  if (!slot || !w) {
+    free(slot);
+    free(w);
+    return err_set(err, ST_NOMEM, "out of memory for depthwise tables");
+  }
+  for (int64_t p = 0; p < d->pin; p++) {
+    int64_t r = p / cv->w + cv->pt, col = p % cv->w + cv->pl;
+    slot[p] = (int32_t)(r < d->hp && col < d->wp ? r * d->wp + col : d->hp * d->wp);
+  }
+  float *b = w + nblk * taps * vf;
+  for (int64_t ch = 0; ch < cv->oc; ch++) {
+    for (int64_t k = 0; k < taps; k++) w[((ch / vf) * taps + k) * vf + ch % vf] = wt[ch * taps + k];
+    b[ch] = bias ? bias[ch] : 0.0f;
+  }
+  d->slot_tab = cv_table_i32(cb, slot, d->pin, "dwb.slot");
+  LLVMValueRef blob = cg_weight_blob(cb->c, w, (size_t)(nblk * (taps + 1) * vf) * sizeof *w, "dwb.w");
+  free(slot);
+  free(w);
+  d->wpk = cg_kernel_weight(cb->c, cb->fn, blob);
+  d->bpk = cv_gepc(cb, d->wpk, nblk * taps * vf);
+  return ST_OK;
+}
+
+Status cv_emit_depthwise_blocked(CgCtx *c, const CvConv *cv, const float *wt, const float *bias,
+                                 LLVMValueRef x, LLVMValueRef y, Error *err) {
+  Dwb d = {.cv = cv};
+  cv_begin(&d.cb, c, "conv.depthwise_blocked", cv_epi_nptr(cv));
+  CvB *cb = &d.cb;
+  int vf = cb->vf;
+  d.hp = span(cv->oh, cv->kh, cv->sh, cv->dh);
+  d.wp = span(cv->ow, cv->kw, cv->sw, cv->dw);
+  d.pin = cv->h * cv->w;
+  d.pout = cv->oh * cv->ow;
+  Status st = setup(&d, wt, bias, err);
+  if (st != ST_OK) {
+    cv_end(cb);
+    return st;
+  }
+  d.pbuf = cv_alloca(cb, LLVMArrayType2(cb->f32, (uint64_t)((d.hp * d.wp + 1) * vf)));
+  LLVMSetAlignment(d.pbuf, 64);
+  d.obuf = cv_alloca(cb, LLVMArrayType2(cb->f32, (uint64_t)(d.pout * vf)));
+  LLVMSetAlignment(d.obuf, 64);
+  LLVMValueRef xa = LLVMGetParam(cb->fn, 0), ya = LLVMGetParam(cb->fn, 1);
+  int64_t nblk = (cv->oc + vf - 1) / vf, taps = cv->kh * cv->kw;
+  int64_t dims[2] = {cv->n, nblk};
+  VlNest ns;
+  vl_nest_begin(c, cb->b, &ns, 2, dims, cb->lo, cb->hi);
+  LLVMValueRef img = vl_nest_level(c, cb->b, &ns);
+  LLVMValueRef blk = vl_nest_level(c, cb->b, &ns);
+  LLVMValueRef ch0 = cv_mul(cb, blk, vf);
+  d.xb = cv_gep(cb, xa, cv_mul(cb, cv_add(cb, cv_mul(cb, img, cv->c), ch0), d.pin));
+  d.yb = cv_gep(cb, ya, cv_mul(cb, cv_add(cb, cv_mul(cb, img, cv->oc), ch0), d.pout));
+  d.wb = cv_gep(cb, d.wpk, cv_mul(cb, blk, taps * vf));
+  d.bb = cv_gep(cb, d.bpk, ch0);
+  int tail = (int)(cv->oc % vf);
+  if (tail == 0) {
+    emit_block(&d, vf);
+  } else {
+    VlIf f;
+    vl_if_begin(c, cb->b, LLVMBuildICmp(cb->b, LLVMIntSLT, blk, cv_i64(cb, nblk - 1), ""), &f);
+    emit_block(&d, vf);
+    vl_if_else(c, cb->b, &f);
+    emit_block(&d, tail);
+    vl_if_end(c, cb->b, &f);
+  }
+  vl_nest_end(c, cb->b, &ns);
+  cv_end(cb);
+  LLVMValueRef args[3];
+  double outs = (double)(cv->n * cv->oc * d.pout);
+  double cost = cg_cost_ns(c, 2.0 * outs * (double)taps,
+                           4.0 * (outs + (double)(cv->n * cv->c * d.pin)));
+  cv_call(cb, args, cv_epi_args(cv, x, y, args), vl_nest_units(2, dims), cost);
+  return ST_OK;
+}

@@ -53,8 +53,11 @@ bool cv_depthwise_blocked_fits(const CgCtx *c, const CvConv *cv) {
   if (cv->oh < 1 || cv->ow < 1 || cv->kh < 1 || cv->kw < 1 || cv->kh * cv->kw > 64) return false;
   int64_t hp = span(cv->oh, cv->kh, cv->sh, cv->dh), wp = span(cv->ow, cv->kw, cv->sw, cv->dw);
   int64_t lane_bytes = 4 * (int64_t)c->vf32;
+  /* Every input pixel is transposed into the copy (or its trash slot) and
+   * has a table entry: not for inputs far larger than what the outputs
+   * read (a huge stride), nor for planes that do not fit the copy anyway. */
   return hp <= 4096 && wp <= 4096 && hp * wp * lane_bytes <= DWB_BUF_MAX &&
-         cv->oh * cv->ow * lane_bytes <= DWB_BUF_MAX;
+         cv->oh * cv->ow * lane_bytes <= DWB_BUF_MAX && cv->h * cv->w <= 4 * hp * wp;
 }
 
 static LLVMValueRef vec_at(Dwb *d, LLVMValueRef base, LLVMValueRef slot) {

@@ -241,10 +241,10 @@ static void test_conv_fixed(void **state) {
   assert_true(run_conv(&va, "onnxc.conv.direct"));
   ConvCase as = {1, 8, 24, 14, 14, 3, 3, 1, 1, 2, 2, {2, 0, 1, 3}, 1, true, NULL};
   assert_true(run_conv(&as, "onnxc.conv.direct"));
-  /* Depthwise 3x3 on a plane too large for the channel-blocked kernel's
-   * stack copy (vectors along rows), multiplier 2 (the same), and stride 2
-   * on a plane that fits (vectors over channels). */
-  ConvCase dw = {1, 24, 24, 62, 64, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 24, true, NULL};
+  /* Depthwise 3x3 on rows too wide for the channel-blocked kernel's stack
+   * copy (vectors along rows), multiplier 2 (the same), and stride 2 on a
+   * plane that fits (vectors over channels). */
+  ConvCase dw = {1, 4, 4, 3, 4200, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 4, true, NULL};
   assert_true(run_conv(&dw, "onnxc.conv.depthwise."));
   ConvCase dwm = {2, 8, 16, 14, 14, 5, 5, 1, 2, 1, 1, {2, 2, 2, 2}, 8, true, NULL};
   assert_true(run_conv(&dwm, "onnxc.conv.depthwise."));
@@ -264,6 +264,18 @@ static void test_conv_fixed(void **state) {
   assert_true(run_conv(&bc, "onnxc.conv.depthwise_blocked"));
   ConvCase bf = {1, 20, 20, 28, 28, 5, 5, 1, 1, 1, 1, {2, 2, 2, 2}, 20, true, NULL};
   assert_true(run_conv(&bf, "onnxc.conv.depthwise_blocked"));
+  /* Larger planes in bands of output rows (each band's input rows, halo
+   * included, copied again): EfficientNet's stride-2 3x3 at 112x112,
+   * asymmetric pads with a short last band, dilation over a batch, and
+   * 62x64 (bands on every vector width). */
+  ConvCase g1 = {1, 16, 16, 112, 112, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, 16, true, NULL};
+  assert_true(run_conv(&g1, "onnxc.conv.depthwise_blocked"));
+  ConvCase g2 = {1, 20, 20, 57, 45, 5, 5, 1, 1, 1, 1, {2, 1, 2, 3}, 20, false, NULL};
+  assert_true(run_conv(&g2, "onnxc.conv.depthwise_blocked"));
+  ConvCase g3 = {2, 8, 8, 70, 33, 3, 3, 1, 1, 2, 2, {2, 2, 2, 2}, 8, true, NULL};
+  assert_true(run_conv(&g3, "onnxc.conv.depthwise_blocked"));
+  ConvCase g4 = {1, 24, 24, 62, 64, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, 24, true, NULL};
+  assert_true(run_conv(&g4, "onnxc.conv.depthwise_blocked"));
   /* A kernel wider than the unroll limit (runtime kw loop). */
   ConvCase wide = {1, 3, 8, 5, 40, 1, 17, 1, 1, 1, 1, {0, 0, 0, 0}, 1, true, NULL};
   assert_true(run_conv(&wide, "onnxc.conv.direct"));

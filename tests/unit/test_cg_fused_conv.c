@@ -289,10 +289,12 @@ static void test_fused_conv_kernels(void **state) {
   FcCase big_w = {1, 512, 600, 7, 7, 1, 1, 0, 1, true};
   run_case(&big_w, ACT_RELU, RES_LAST);
   /* (Last: each case takes the next of check()'s CPUs.)  A depthwise conv
-   * on a plane too large for the channel-blocked kernel's stack
-   * copy: the row kernel and its per-row epilogue. */
-  FcCase dw_rows = {1, 24, 24, 40, 44, 3, 1, 1, 24, true};
-  run_case(&dw_rows, ACT_GELU, RES_FIRST);
+   * on a plane the channel-blocked kernel takes in bands of rows. */
+  FcCase dw_bands = {1, 24, 24, 40, 44, 3, 1, 1, 24, true};
+  run_case(&dw_bands, ACT_GELU, RES_FIRST);
+  /* Channel multiplier 2: the row kernel, its per-row epilogue buffer. */
+  FcCase dw_mult = {1, 8, 16, 20, 30, 3, 1, 1, 8, true};
+  run_case(&dw_mult, ACT_GELU, RES_LAST);
 }
 
 /* A FusedConv the conv lowering does not cover (weights are a graph

@@ -1,26 +1,29 @@
 /*
- * Depthwise Conv vectorized across channels, for small planes.
+ * Depthwise Conv vectorized across channels.
  *
- * conv_window.c vectorizes along output rows, which is right for 56-wide
- * planes but leaves a 7x7 plane with 7 of 16 lanes used and its border
- * columns scalar: EfficientNet-B0's 5x5 depthwise convolutions at 7x7 and
- * 14x14 ran at 7-13% of the FMA peak.  Here one unit is a block of vf
- * channels of one image:
+ * conv_window.c vectorizes along output rows: a 7x7 plane used 7 of 16
+ * lanes, and every plane ran its border columns scalar.  EfficientNet-B0's
+ * 5x5 depthwise convolutions at 7x7 and 14x14 ran at 7-13% of the FMA
+ * peak, its stride-2 ones at 10-15%.  Here one unit is a block of vf
+ * channels of one image and one band of output rows (the whole plane when
+ * it fits):
  *
- *   fill     the block's input planes, vf flat pixels at a time, are
- *            transposed in registers into a zero-padded channels-last stack
- *            buffer P [HP][WP][vf]; a table maps each flat input pixel to
- *            its slot, so padding, stride and dilation cost nothing later;
+ *   fill     the block's input rows, vf pixels at a time, are transposed in
+ *            registers into a zero-padded channels-last stack buffer
+ *            P [HP][WP][vf] (a whole plane in flat chunks of vf pixels,
+ *            through a table of slots; a band row by row, halo included),
+ *            so padding, stride and dilation cost nothing later;
  *   compute  each output pixel is sum over taps of P[...] * W[tap] (one
  *            vector of vf channels' weights per tap), in row tiles of
  *            register accumulators, into a channels-last buffer O;
- *   drain    O is transposed back, vf flat pixels at a time, and each
- *            channel's vector of pixels goes through the FusedConv
- *            epilogue into the NCHW output.
+ *   drain    O is transposed back, vf pixels at a time, and each channel's
+ *            vector of pixels goes through the FusedConv epilogue into the
+ *            NCHW output.
  *
- * Only for channel multiplier 1 (group == C == M) and planes whose two
- * buffers fit DWB_BUF_MAX bytes each (plus P's trash slot): 128 KiB of the
- * 256 KiB of stack a task may use (docs/ABI.md).
+ * Only for channel multiplier 1 (group == C == M).  Each buffer is at most
+ * DWB_BUF_MAX bytes (plus P's trash slot): 128 KiB of the 256 KiB of stack
+ * a task may use (docs/ABI.md).  Rows wider than that leave the kernel to
+ * conv_window.c.
  */
 #include <stdlib.h>
 #include <string.h>

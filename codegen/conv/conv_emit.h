@@ -11,8 +11,9 @@
  *                     pixels, a tile of output channels, broadcast weights
  *   conv_window.c     depthwise Conv, MaxPool, AveragePool: vectors over
  *                     output pixels along W, per-plane windows
- *   conv_depthwise_blocked.c  depthwise Conv on small planes: vectors over
+ *   conv_depthwise_blocked.c  depthwise Conv (multiplier 1): vectors over
  *                     channels through a padded channels-last stack copy
+ *                     of the plane or of a band of its rows
  *   conv_plane.c      GlobalAveragePool, GlobalMaxPool, BatchNormalization
  *
  * Borders: per output row / column the range of kernel taps that land
@@ -76,8 +77,8 @@ Status cv_emit_direct(CgCtx *c, const CvConv *cv, const float *wt, const float *
 Status cv_emit_pointwise(CgCtx *c, const CvConv *cv, const float *wt, const float *bias,
                          LLVMValueRef x, LLVMValueRef y, Error *err);
 
-/* Depthwise Conv with channel multiplier 1 on a small plane, vectors over
- * channels (conv_depthwise_blocked.c); _fits says whether it applies. */
+/* Depthwise Conv with channel multiplier 1, vectors over channels
+ * (conv_depthwise_blocked.c); _fits says whether it applies. */
 bool cv_depthwise_blocked_fits(const CgCtx *c, const CvConv *cv);
 Status cv_emit_depthwise_blocked(CgCtx *c, const CvConv *cv, const float *wt, const float *bias,
                                  LLVMValueRef x, LLVMValueRef y, Error *err);

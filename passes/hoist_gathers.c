@@ -259,19 +259,21 @@ static Status merge_readers(Graph *g, Value *x, Node **readers, Picked *picks, i
                             bool *changed, Error *err) {
   int axis = picks[0].axis;
   int64_t dim = x->dims[axis];
-  bool *used = calloc((size_t)dim, sizeof *used);
-  if (!used) return err_set(err, ST_NOMEM, "out of memory");
-  for (int r = 0; r < count; r++)
-    for (int i = 0; i < picks[r].count; i++) used[picks[r].idx[i]] = true;
+  /* Insertion into a sorted set: at most HOIST_MAX_INDICES kept. */
   int64_t uni[HOIST_MAX_INDICES];
   int nuni = 0;
-  for (int64_t v = 0; v < dim && nuni <= HOIST_MAX_INDICES; v++)
-    if (used[v]) {
-      if (nuni < HOIST_MAX_INDICES) uni[nuni] = v;
+  for (int r = 0; r < count; r++)
+    for (int i = 0; i < picks[r].count; i++) {
+      int64_t v = picks[r].idx[i];
+      int at = 0;
+      while (at < nuni && uni[at] < v) at++;
+      if (at < nuni && uni[at] == v) continue;
+      if (nuni == HOIST_MAX_INDICES) return ST_OK;
+      memmove(uni + at + 1, uni + at, sizeof(int64_t) * (size_t)(nuni - at));
+      uni[at] = v;
       nuni++;
     }
-  free(used);
-  if (nuni > HOIST_MAX_INDICES || nuni >= dim) return ST_OK;
+  if (nuni >= dim) return ST_OK;
   if (count == 1 && is_canonical(&picks[0], dim)) return ST_OK;
   Node *first = readers[0];
   for (int r = 1; r < count; r++)

@@ -36,6 +36,7 @@ typedef LLVMValueRef (*GemmEpilogueFn)(void *ctx, CgCtx *c, LLVMBuilderRef b, LL
 typedef struct GemmEpilogue {
   GemmEpilogueFn fn;       /* NULL: plain store */
   void *ctx;
+  bool costly;             /* fn is long (GELU, SiLU, ...): run it in a loop over the tile's rows */
   bool has_res;            /* residual element (i, j) of batch t at res[r_off[t] + i*si + j*sj] */
   int64_t res_si, res_sj;  /* res_sj is 0 or 1 */
   const int64_t *r_off;    /* per batch element (NULL when batches == 1) */

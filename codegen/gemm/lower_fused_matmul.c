@@ -48,7 +48,8 @@ Status cg_lower_fused_matmul(CgCtx *c, const Node *n, LLVMValueRef const in[],
                bias->dims[0] != b->dims[b->rank - 1]))
     return ST_OK;
   if (r && !residual_broadcasts(r, n->outputs[0], in[3])) return ST_OK;
-  GemmEpilogue epi = {.fn = fused_matmul_hook, .ctx = (void *)n, .has_res = r != NULL};
+  GemmEpilogue epi = {.fn = fused_matmul_hook, .ctx = (void *)n, .has_res = r != NULL,
+                      .costly = cg_epilogue_costly(n)};
   return gemm_lower_matmul_fused(c, n, in, out, bias ? in[2] : NULL, &epi, r, r ? in[3] : NULL,
                                  handled, err);
 }

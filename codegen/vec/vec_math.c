@@ -368,8 +368,7 @@ static const double erfcc_poly[10] = {-1.26551223, 1.00002368, 0.37409196, 0.096
  * FFN convolutions spent ~15% of the model's time there). */
 #include "gelu_table.inc"
 
-/* The table's interval width (the float32 nearest 0.13) and its count. */
-#define GELU_W 0.12999999523162842
+/* The table's interval count: y = 4|x| in [0, 31.5). */
 #define GELU_N 32
 
 /* Row j of gelu_table at the 32-entry indices idx (low 5 bits of each
@@ -394,33 +393,40 @@ static LLVMValueRef gelu_coef(CgCtx *c, LLVMBuilderRef b, LLVMValueRef idx, int 
   return n == 16 ? part[0] : vm_concat(c, b, part, n / 16);
 }
 
-/* x Phi(x) with h = erfc(|x|/sqrt2)/2 from a piecewise quintic: 32
- * intervals of z = |x|/sqrt2 (scripts/gen-gelu-table.py), each lane's
- * coefficients picked from registers by VPERMI2PS, so there is no divide
- * and no exp: about 20 vector operations instead of 35 (a standalone GELU
- * over HRFormer's 72x56x56 went from 0.134 to 0.062 ms, the model from
- * 47.6 to 43.1 ms).  Past the table (x < -5.79) h is 0, where
- * |GELU| < 2e-8; test_cg_vecmath holds the error to 2e-6 of |GELU| plus
- * 3e-8 everywhere. */
+/* x Phi(x) with h = erfc(|x|/sqrt2)/2 from a piecewise quartic: 32
+ * intervals of y = 4|x| (scripts/gen-gelu-table.py), each lane's
+ * coefficients picked from registers by VPERMI2PS.  The work is chosen
+ * for the pipes a GEMM epilogue shares with its FMAs (two of Zen 4's four
+ * vector pipes): y = 4|x| by VSCALEFPS, the interval and t = y - k by
+ * adds, the range and sign masks by integer compares, all on the other
+ * pipes; only the 4 Horner FMAs and the last multiply take FMA slots
+ * (13 before: a multiply by 1/sqrt2, a quintic, float compares).  Past
+ * the table (|x| >= 7.875) h is 0: h < 2e-15 there, and x = +inf gives
+ * +inf, -inf gives NaN as the reference kernel does.  test_cg_vecmath
+ * holds the error to 2e-6 of |GELU| plus 3e-8 everywhere (0.21 of it). */
 static LLVMValueRef gelu_erf_table(CgCtx *c, LLVMBuilderRef b, LLVMValueRef x) {
   int n = lanes(x);
-  const double shifter = 12582912.0; /* 1.5 * 2^23: its low mantissa bits become round(z / W) */
-  LLVMValueRef az = LLVMBuildFMul(b, fabs_(c, b, x), vm_const(c, n, 0.70710678118654752440), "");
-  /* No clamp: past the table (index 32 wraps to 0; huge or NaN z give
-   * any index and a NaN u) h is replaced by 0 below.  The cut sits 1e-3
-   * intervals inside the last one, so a z just under it can never round
-   * to index 32 (1/W in float is off by 3e-8 relative). */
-  LLVMValueRef kf = vm_fma(c, b, az, vm_const(c, n, 1.0 / GELU_W), vm_const(c, n, shifter));
+  LLVMTypeRef it = i32_like(c, n);
+  const double shifter = 12582912.0; /* 1.5 * 2^23: its low mantissa bits become round(y) */
+  LLVMValueRef y = scalef(c, b, fabs_(c, b, x), vm_const(c, n, 2.0));
+  LLVMValueRef kf = LLVMBuildFAdd(b, y, vm_const(c, n, shifter), "");
   LLVMValueRef k = LLVMBuildFSub(b, kf, vm_const(c, n, shifter), "");
-  LLVMValueRef u = vm_fma(c, b, k, vm_const(c, n, -GELU_W), az);
-  LLVMValueRef idx = LLVMBuildBitCast(b, kf, i32_like(c, n), "");
+  LLVMValueRef t = LLVMBuildFSub(b, y, k, "");
+  LLVMValueRef idx = LLVMBuildBitCast(b, kf, it, "");
+  /* In the table: kf's bits are those of shifter + k with k <= 31; a
+   * larger k, or y = inf / NaN, compares above as an unsigned integer. */
+  LLVMValueRef last = LLVMConstInt(LLVMInt32TypeInContext(c->ctx), 0x4B400000u + GELU_N - 1, 0);
+  LLVMValueRef lastv[64];
+  for (int i = 0; i < n; i++) lastv[i] = last;
+  LLVMValueRef inside = LLVMBuildICmp(b, LLVMIntULE, idx, LLVMConstVector(lastv, (unsigned)n), "");
   int deg = (int)(sizeof gelu_table / sizeof gelu_table[0]) - 1;
   LLVMValueRef p = gelu_coef(c, b, idx, deg);
-  for (int j = deg - 1; j >= 0; j--) p = vm_fma(c, b, p, u, gelu_coef(c, b, idx, j));
-  LLVMValueRef h = sel_cmp(c, b, LLVMRealOLT, az, vm_const(c, n, (GELU_N - 0.501) * GELU_W), p,
-                           vm_const(c, n, 0.0));
-  LLVMValueRef phi = sel_cmp(c, b, LLVMRealOLT, x, vm_const(c, n, 0.0), h,
-                             LLVMBuildFSub(b, vm_const(c, n, 1.0), h, ""));
+  for (int j = deg - 1; j >= 0; j--) p = vm_fma(c, b, p, t, gelu_coef(c, b, idx, j));
+  LLVMValueRef h = LLVMBuildSelect(b, inside, p, vm_const(c, n, 0.0), "");
+  /* The sign bit, not x < 0: an integer compare, and -0 takes h(0) = 1/2. */
+  LLVMValueRef neg = LLVMBuildICmp(b, LLVMIntSLT, LLVMBuildBitCast(b, x, it, ""),
+                                   LLVMConstNull(it), "");
+  LLVMValueRef phi = LLVMBuildSelect(b, neg, h, LLVMBuildFSub(b, vm_const(c, n, 1.0), h, ""), "");
   return LLVMBuildFMul(b, x, phi, "");
 }
 

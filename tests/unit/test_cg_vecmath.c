@@ -173,26 +173,25 @@ static double gelu_ref(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }
 
 /* GELU(erf) for the host's vector width and, on x86, for AVX2 code: a
  * dense sweep, the specials, both sides of every boundary of the AVX-512
- * table's intervals (width 0.13 in |x|/sqrt2, 32 of them), and every
- * float around the cut past the table. */
+ * table's intervals (y = 4|x| at k + 1/2, 32 of them, the last one the
+ * cut to h = 0), and every float around that cut. */
 static void check_gelu(void) {
   int64_t n;
   float *sw = sweep(-12, 12, 1200001, &n);
-  /* Every float of |x| in [5.78, 5.80], around the cut to h = 0. */
+  /* Every float of |x| in [7.86, 7.89], around the cut to h = 0. */
   int64_t band = 0;
-  for (float f = 5.78f; f <= 5.80f; f = nextafterf(f, INFINITY)) band++;
-  int64_t nb = 33 * 2 * 3, total = n + nb + 2 * band;
+  for (float f = 7.86f; f <= 7.89f; f = nextafterf(f, INFINITY)) band++;
+  int64_t nb = 32 * 2 * 3, total = n + nb + 2 * band;
   float *xs = realloc(sw, (size_t)total * sizeof *xs);
   assert_non_null(xs);
   float *bp = xs + n + nb;
-  for (float f = 5.78f; f <= 5.80f; f = nextafterf(f, INFINITY)) {
+  for (float f = 7.86f; f <= 7.89f; f = nextafterf(f, INFINITY)) {
     *bp++ = f;
     *bp++ = -f;
   }
-  for (int i = 0; i <= 32; i++)
+  for (int i = 0; i < 32; i++)
     for (int s = -1; s <= 1; s += 2) {
-      /* the last boundary is the cut to h = 0, 1e-3 intervals inside */
-      float edge = (float)(s * (i == 31 ? 31.499 : i + 0.5) * 0.13 * sqrt(2.0));
+      float edge = (float)(s * (i + 0.5) / 4);
       float *at = xs + n + (i * 2 + (s > 0)) * 3;
       at[0] = nextafterf(edge, -INFINITY);
       at[1] = edge;

@@ -34,6 +34,10 @@ Status mv_prod(const int64_t *dims, int from, int to, int64_t *out, Error *err);
 
 /* Fails unless v is an int32 or int64 tensor (what names it in the message). */
 Status mv_check_index_type(const Value *v, const char *what, Error *err);
+/* A Slice's first input index and step per axis (inputs normalized, ends
+ * clamped as ONNX says); the output shape is the node's own. */
+Status mv_slice_starts(const Node *n, int64_t start[IR_MAX_RANK], int64_t step[IR_MAX_RANK],
+                       Error *err);
 
 /* Fills n elements of es bytes in dst with copies of the element at elem. */
 void mv_fill(void *dst, int64_t n, const void *elem, size_t es);

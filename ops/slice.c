@@ -83,6 +83,15 @@ static Status slice_params(const Node *n, SliceParams *p, Error *err) {
   return ST_OK;
 }
 
+Status mv_slice_starts(const Node *n, int64_t start[IR_MAX_RANK], int64_t step[IR_MAX_RANK],
+                       Error *err) {
+  SliceParams p;
+  TRY(slice_params(n, &p, err));
+  memcpy(start, p.start, sizeof p.start);
+  memcpy(step, p.step, sizeof p.step);
+  return ST_OK;
+}
+
 Status shape_slice(Graph *g, Node *n, Error *err) {
   SliceParams p;
   TRY(slice_params(n, &p, err));

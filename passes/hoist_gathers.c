@@ -1,7 +1,8 @@
 /*
  * hoist-gathers: a Gather of a few constant indices moves above the ops
  * that produce its data, when those ops compute each gathered slice from
- * the same slice of their inputs.  ViT, DeiT, T2T-ViT and ViTAE classify
+ * the same slice of their inputs (a Slice that narrows one axis to a few
+ * elements counts as the Gather of them).  ViT, DeiT, T2T-ViT and ViTAE classify
  * from the class token alone (`x[:, 0]` after the last block), so the last
  * block's MLP, projection, LayerNorms and residual adds need one row of
  * 197, and its attention one query row: an interpreter computes all of
@@ -25,10 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ops/movement.h"
 #include "../ops/ops.h"
 #include "pattern_match.h"
 
-#define HOIST_MAX_INDICES 64 /* a Gather of more indices is left alone */
+#define HOIST_MAX_INDICES 64 /* a Gather of more indices is left alone, and one of */
+                             /* more than half of its axis */
 #define HOIST_MAX_ROUNDS 256 /* each round moves every eligible Gather one op */
 
 /* ---- reading Gathers ---------------------------------------------------- */
@@ -37,6 +40,7 @@ typedef struct Picked {
   int axis;                         /* normalized, in the data's rank */
   int count;                        /* number of indices */
   bool scalar;                      /* rank-0 indices: the axis disappears */
+  bool slice;                       /* a Slice (on one axis), not a Gather */
   int64_t idx[HOIST_MAX_INDICES];   /* normalized to [0, dim) */
 } Picked;
 
@@ -55,6 +59,7 @@ static bool read_gather(const Node *n, Picked *p) {
   p->axis = (int)axis;
   p->count = (int)count;
   p->scalar = ind->rank == 0;
+  p->slice = false;
   for (int i = 0; i < p->count; i++) {
     int64_t v = ind->dtype == DT_INT64 ? ((const int64_t *)ind->data)[i]
                                        : ((const int32_t *)ind->data)[i];
@@ -65,10 +70,45 @@ static bool read_gather(const Node *n, Picked *p) {
   return true;
 }
 
-/* Strictly increasing 1-D indices, fewer than the axis has: the form a
+/* n is a live Slice of static data that narrows one axis to at most
+ * HOIST_MAX_INDICES elements and takes every other axis whole (`x[:, :1]`,
+ * or `x[:, 0:1]` before a Squeeze): the same rows as a Gather of
+ * start + i * step. */
+static bool read_slice(const Node *n, Picked *p) {
+  if (n->dead || n->op != OP_SLICE || n->num_inputs < 3 || !n->outputs[0]) return false;
+  const Value *x = n->inputs[0], *y = n->outputs[0];
+  if (!x || !ir_value_is_static(x) || !ir_value_is_static(y) || y->rank != x->rank) return false;
+  for (int i = 1; i < n->num_inputs; i++)
+    if (n->inputs[i] && !ir_value_is_const(n->inputs[i])) return false;
+  int64_t start[IR_MAX_RANK], step[IR_MAX_RANK];
+  Error err = {0};
+  if (mv_slice_starts(n, start, step, &err) != ST_OK) return false;
+  int axis = -1;
+  for (int a = 0; a < x->rank; a++) {
+    if (y->dims[a] == x->dims[a] && start[a] == 0 && (step[a] == 1 || x->dims[a] == 1)) continue;
+    if (axis >= 0) return false;
+    axis = a;
+  }
+  if (axis < 0 || y->dims[axis] < 1 || y->dims[axis] > HOIST_MAX_INDICES) return false;
+  p->axis = axis;
+  p->count = (int)y->dims[axis];
+  p->scalar = false;
+  p->slice = true;
+  for (int i = 0; i < p->count; i++) {
+    p->idx[i] = start[axis] + i * step[axis];
+    if (p->idx[i] < 0 || p->idx[i] >= x->dims[axis]) return false;
+  }
+  return true;
+}
+
+static bool read_pick(const Node *n, Picked *p) {
+  return n->op == OP_SLICE ? read_slice(n, p) : read_gather(n, p);
+}
+
+/* Strictly increasing 1-D indices, at most half of the axis: the form a
  * Gather climbs in (merge_readers makes it). */
 static bool is_canonical(const Picked *p, int64_t dim) {
-  if (p->scalar || p->count >= dim) return false;
+  if (p->scalar || p->slice || 2 * (int64_t)p->count > dim) return false;
   for (int i = 1; i < p->count; i++)
     if (p->idx[i] <= p->idx[i - 1]) return false;
   return true;
@@ -244,7 +284,7 @@ static int gather_readers(const Graph *g, const Value *x, Node **readers, int ca
     if (n->dead) continue;
     for (int j = 0; j < n->num_inputs; j++) {
       if (n->inputs[j] != x) continue;
-      if (j != 0 || count >= cap || !read_gather(n, &picks[count])) return 0;
+      if (j != 0 || count >= cap || !read_pick(n, &picks[count])) return 0;
       if (count > 0 && picks[count].axis != picks[0].axis) return 0;
       readers[count++] = n;
     }
@@ -273,7 +313,9 @@ static Status merge_readers(Graph *g, Value *x, Node **readers, Picked *picks, i
       uni[at] = v;
       nuni++;
     }
-  if (nuni >= dim) return ST_OK;
+  /* The climb pays for the copy of the picked rows at its top only when
+   * it skips at least as many as it keeps. */
+  if (2 * (int64_t)nuni > dim) return ST_OK;
   if (count == 1 && is_canonical(&picks[0], dim)) return ST_OK;
   Node *first = readers[0];
   for (int r = 1; r < count; r++)
@@ -297,8 +339,14 @@ static Status merge_readers(Graph *g, Value *x, Node **readers, Picked *picks, i
     }
     Value *ind = index_const(g, n, local, picks[r].count, picks[r].scalar);
     if (!ind) return err_set(err, ST_NOMEM, "out of memory");
-    n->inputs[0] = merged;
-    n->inputs[1] = ind;
+    if (picks[r].slice) { /* the Slice becomes the Gather of its rows */
+      Value *ins[2] = {merged, ind};
+      TRY(pat_replace(g, n, OP_GATHER, ins, 2, &n, err));
+      TRY(ir_node_set_attr_int(g, n, "axis", axis, err));
+    } else {
+      n->inputs[0] = merged;
+      n->inputs[1] = ind;
+    }
     TRY(ops_infer_node(g, n, err));
   }
   *changed = true;
@@ -342,7 +390,7 @@ static Status climb(Graph *g, Node *gather, const Picked *pk, bool *changed, Err
 
 static Status hoist_one(Graph *g, Node *n, bool *changed, Error *err) {
   Picked pk;
-  if (!read_gather(n, &pk)) return ST_OK;
+  if (!read_pick(n, &pk)) return ST_OK;
   Value *x = n->inputs[0];
   Node *p = x->producer;
   int axes[IR_MAX_RANK * 2];
@@ -367,13 +415,15 @@ Status pass_hoist_gathers(Graph *g, Error *err) {
   for (int round = 0; round < HOIST_MAX_ROUNDS && s == ST_OK; round++) {
     /* The Gathers of this round; those a rewrite creates move in the next. */
     int count = 0;
-    for (int i = 0; i < g->num_nodes; i++) count += g->nodes[i]->op == OP_GATHER;
+    for (int i = 0; i < g->num_nodes; i++)
+      count += g->nodes[i]->op == OP_GATHER || g->nodes[i]->op == OP_SLICE;
     if (count == 0) break;
     Node **todo = malloc(sizeof *todo * (size_t)count);
     if (!todo) return err_set(err, ST_NOMEM, "out of memory");
     count = 0;
     for (int i = 0; i < g->num_nodes; i++)
-      if (g->nodes[i]->op == OP_GATHER && !g->nodes[i]->dead) todo[count++] = g->nodes[i];
+      if ((g->nodes[i]->op == OP_GATHER || g->nodes[i]->op == OP_SLICE) && !g->nodes[i]->dead)
+        todo[count++] = g->nodes[i];
     bool changed = false;
     for (int i = count - 1; i >= 0 && s == ST_OK; i--) {
       bool done = false;

@@ -1,8 +1,9 @@
 /*
  * hoist-gathers: golden "input IR -> IR after the pass" files under
  * tests/golden/hoist-gathers/ for a ViT tail (two class tokens through
- * LayerNorm, an MLP with a residual and the head merge of an attention)
- * and for the cases that must stay.  Every op keeps its per-row formula,
+ * LayerNorm, an MLP with a residual and the head merge of an attention),
+ * the union of a fork's rows, a Slice of the class row, and the cases
+ * that must stay.  Every op keeps its per-row formula,
  * so the reference evaluator must give bit-identical outputs before and
  * after the pass; the shapes asserted show that the work really shrank.
  */
@@ -159,11 +160,49 @@ static void union_of_readers(void **state) {
   ir_graph_free(g);
 }
 
+static Value *slice(Graph *g, const char *name, Value *x, int64_t axis, int64_t start,
+                    int64_t end) {
+  int64_t one = 1;
+  return g_out(g_node(g, OP_SLICE, name, name, 4, x, g_const_i64(g, "starts", 1, &one, &start),
+                      g_const_i64(g, "ends", 1, &one, &end),
+                      g_const_i64(g, "axes", 1, &one, &axis)));
+}
+
+/* `x[:, 0:1]` as exporters also write it, a Slice: it becomes the Gather
+ * of row 0 and climbs.  A roll (two Slices that together read every row,
+ * Swin's shifted windows) and a Slice of most rows stay. */
+static void slices(void **state) {
+  (void)state;
+  Graph *g = fz_graph("slices");
+  int64_t xd[3] = {1, 8, 4}, ax = 1;
+  Value *x = g_input(g, "x", DT_FLOAT32, 3, xd);
+  Value *n = layer_norm(g, "ln", g_out(g_node(g, OP_RELU, "relu", "relu", 1, x)), 4);
+  Value *first = slice(g, "first", n, 1, 0, 1);
+  g_output(g, g_out(g_node(g, OP_SQUEEZE, "cls", "cls", 2, first,
+                           g_const_i64(g, "axes", 1, &(int64_t){1}, &ax))));
+  Value *e = g_out(g_node(g, OP_EXP, "exp", "exp", 1, x));
+  Value *tail = slice(g, "roll_tail", e, 1, 3, INT64_MAX), *head = slice(g, "roll_head", e, 1, 0, 3);
+  Node *cat = g_node(g, OP_CONCAT, "roll", "roll", 2, tail, head);
+  assert_int_equal(ir_node_set_attr_int(g, cat, "axis", 1, NULL), ST_OK);
+  g_output(g, g_out(cat));
+  Value *t = g_out(g_node(g, OP_TANH, "tanh", "tanh", 1, x));
+  g_output(g, slice(g, "most", t, 1, 1, 8));
+  hg_check(g, "slices");
+  int64_t one_row[3] = {1, 1, 4};
+  expect_dims(fz_first(g, OP_RELU)->outputs[0], 3, one_row);
+  expect_dims(fz_first(g, OP_LAYER_NORMALIZATION)->outputs[0], 3, one_row);
+  expect_dims(fz_first(g, OP_EXP)->outputs[0], 3, xd);
+  expect_dims(fz_first(g, OP_TANH)->outputs[0], 3, xd);
+  assert_int_equal(fz_count(g, OP_SLICE), 3);
+  ir_graph_free(g);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(vit_tail),
       cmocka_unit_test(stays),
       cmocka_unit_test(union_of_readers),
+      cmocka_unit_test(slices),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -171,6 +171,10 @@ static Status emit_node(Emit *e, int k, const Node *n, Error *err) {
                          "a Loop whose inputs depend on run-time data cannot be compiled (only "
                          "Loops that constant folding removes are supported)");
   /* Views the plan aliased need no code at all. */
+  if (e->plan->no_code[k]) {
+    note_kernel(e, k, n, true, "view (the attention reads or writes it in place)");
+    return ST_OK;
+  }
   size_t view_at;
   if (n->outputs[0] && e->plan->place[n->outputs[0]->id].alias_of >= 0 &&
       memplan_view_offset(n, &view_at)) {
@@ -456,7 +460,7 @@ Status cg_compile(Graph *g, const CgOptions *o, Error *err) {
   Status st = ir_compact(g, err);
   if (st != ST_OK) return st;
   MemPlan plan;
-  TRY(memplan_build(g, &plan, err));
+  TRY(memplan_build(g, !o->reference_kernels_only, &plan, err));
   ms[T_PLAN] = cg_now_ms() - t0;
   mb[T_PLAN] = cg_peak_mb();
   if (o->print_memory_plan) memplan_print(g, &plan, o->log ? o->log : stderr);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../ops/movement.h"
+#include "attention/attn_views.h"
 
 bool memplan_is_view(const Node *n) {
   switch (n->op) {
@@ -190,7 +191,8 @@ static size_t place_linear_scan(const Interval *iv, int count, size_t *off) {
   return top;
 }
 
-static Status build_plan(const Graph *g, bool in_place, MemPlan *plan, Error *err) {
+static Status build_plan(const Graph *g, bool in_place, bool attn_views, MemPlan *plan,
+                         Error *err) {
   memset(plan, 0, sizeof *plan);
   int nv = g->num_values, nn = g->num_nodes;
   BufPlace *p = calloc((size_t)nv + 1, sizeof *p);
@@ -200,7 +202,8 @@ static Status build_plan(const Graph *g, bool in_place, MemPlan *plan, Error *er
   plan->num_nodes = nn;
   plan->scratch_offset = calloc((size_t)nn + 1, sizeof *plan->scratch_offset);
   plan->scratch_bytes = calloc((size_t)nn + 1, sizeof *plan->scratch_bytes);
-  if (!plan->scratch_offset || !plan->scratch_bytes)
+  plan->no_code = calloc((size_t)nn + 1, sizeof *plan->no_code);
+  if (!plan->scratch_offset || !plan->scratch_bytes || !plan->no_code)
     return err_set(err, ST_NOMEM, "out of memory planning memory");
   for (int k = 0; k < nn; k++) {
     const Node *n = g->nodes[k];
@@ -238,8 +241,23 @@ static Status build_plan(const Graph *g, bool in_place, MemPlan *plan, Error *er
       if (o && p[o->id].kind == BUF_NONE) p[o->id].kind = BUF_WORKSPACE;
     }
     size_t at;
-    if (n->outputs[0] && p[n->outputs[0]->id].kind == BUF_WORKSPACE && memplan_view_offset(n, &at)) {
+    if (attn_views && n->outputs[0] && p[n->outputs[0]->id].kind == BUF_WORKSPACE &&
+        attn_split_view(g, n)) {
+      /* Its result is its input, read at strides by the attention. */
+      p[n->outputs[0]->id].alias_of = n->inputs[0]->id;
+      plan->no_code[k] = true;
+    } else if (attn_views && n->outputs[0] && p[n->outputs[0]->id].kind == BUF_WORKSPACE &&
+               attn_merge_view(g, n)) {
+      /* The attention writes its result straight in this layout. */
+      p[n->inputs[0]->id].alias_of = n->outputs[0]->id;
+      plan->no_code[k] = true;
+    } else if (n->outputs[0] && p[n->outputs[0]->id].kind == BUF_WORKSPACE &&
+               memplan_view_offset(n, &at)) {
       const Value *src = n->inputs[0];
+      if (attn_views && src->producer && plan->no_code[src->producer->id] &&
+          attn_split_view(g, src->producer) && !attn_split_gather_offset(g, n, &at))
+        return err_set(err, ST_INTERNAL, "node \"%s\": a view of a split Transpose's result",
+                       n->name);
       p[n->outputs[0]->id].alias_of = src->id;
       p[n->outputs[0]->id].view_offset = at;
     }
@@ -382,10 +400,10 @@ static Status build_plan(const Graph *g, bool in_place, MemPlan *plan, Error *er
 
 /* In-place execution merges lifetimes, which usually shrinks the peak but
  * can make the packing worse: both plans are made, the smaller kept. */
-Status memplan_build(const Graph *g, MemPlan *plan, Error *err) {
+Status memplan_build(const Graph *g, bool attention_views, MemPlan *plan, Error *err) {
   MemPlan other = {0};
-  Status st = build_plan(g, true, plan, err);
-  if (st == ST_OK) st = build_plan(g, false, &other, err);
+  Status st = build_plan(g, true, attention_views, plan, err);
+  if (st == ST_OK) st = build_plan(g, false, attention_views, &other, err);
   if (st != ST_OK) {
     memplan_free(plan);
     memplan_free(&other);
@@ -405,6 +423,8 @@ void memplan_free(MemPlan *plan) {
   free(plan->place);
   free(plan->scratch_offset);
   free(plan->scratch_bytes);
+  free(plan->no_code);
+  plan->no_code = NULL;
   plan->place = NULL;
   plan->scratch_offset = NULL;
   plan->scratch_bytes = NULL;

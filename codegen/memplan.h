@@ -49,6 +49,8 @@ typedef struct MemPlan {
   int num_nodes;
   size_t *scratch_offset; /* by node index (malloc'ed): workspace offset of its scratch */
   size_t *scratch_bytes;  /* by node index (malloc'ed): 0 = the node needs none */
+  bool *no_code;          /* by node index (malloc'ed): a Transpose attention reads or
+                           * writes in place (codegen/attention/attn_views.h) */
   size_t workspace_size;  /* multiple of MEMPLAN_ALIGN */
   size_t lower_bound;     /* peak simultaneously live workspace bytes */
 } MemPlan;
@@ -60,8 +62,10 @@ bool memplan_is_view(const Node *n);
  * mv_map_contiguous), with *bytes the block's start in input 0. */
 bool memplan_view_offset(const Node *n, size_t *bytes);
 
-/* g must be compacted (ids dense) and static. */
-Status memplan_build(const Graph *g, MemPlan *plan, Error *err);
+/* g must be compacted (ids dense) and static.  attention_views: head split
+ * and merge Transposes become views that the attention lowering reads and
+ * writes in place (false when no specialized lowering runs). */
+Status memplan_build(const Graph *g, bool attention_views, MemPlan *plan, Error *err);
 void memplan_free(MemPlan *plan);
 void memplan_print(const Graph *g, const MemPlan *plan, FILE *out);
 

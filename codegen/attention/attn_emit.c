@@ -43,6 +43,7 @@ typedef struct AttnIR {
   int64_t qb;      /* query rows per block, a multiple of qr unless N is smaller */
   int64_t nvv;     /* vectors per output row: ceil(dv / vf) */
   int64_t ostride; /* floats per state output row: nvv * vf */
+  int64_t q_ld, k_ld, v_ld, o_ld; /* the plan's, dense defaults filled in */
   LLVMTypeRef f32, vec, i64;
 } AttnIR;
 
@@ -68,6 +69,10 @@ static void attn_ir_init(AttnIR *a, CgCtx *c, const AttnPlan *p) {
     a->ktld = a->ck;
   }
   a->nvv = (p->dv + a->vf - 1) / a->vf;
+  a->q_ld = p->q_ld ? p->q_ld : p->d;
+  a->k_ld = p->k_ld ? p->k_ld : p->d;
+  a->v_ld = p->v_ld ? p->v_ld : p->dv;
+  a->o_ld = p->o_ld ? p->o_ld : p->dv;
   a->ostride = a->nvv * a->vf;
   /* State per row: output row, max, lane-wise sum. */
   int64_t rows = ATTN_STATE_MAX_BYTES / (4 * (a->ostride + 1 + a->vf));
@@ -182,7 +187,7 @@ static void block_scores(AttnIR *a, LLVMBuilderRef b, const RowState *st, int qr
   }
   for (int i = 0; i < qr; i++) {
     LLVMValueRef qi =
-        load_f(a, b, st->q, LLVMBuildAdd(b, l.iv, i64c(a, (int64_t)i * p->d), ""));
+        load_f(a, b, st->q, LLVMBuildAdd(b, l.iv, i64c(a, (int64_t)i * a->q_ld), ""));
     LLVMValueRef qs = vm_splat(a->c, b, qi, a->vf);
     for (int v = 0; v < nvec; v++) next[i * nvec + v] = vm_fma(a->c, b, qs, kv[v], l.phi[i * nvec + v]);
   }
@@ -289,7 +294,7 @@ static void block_pv(AttnIR *a, LLVMBuilderRef b, const RowState *st, int qr, LL
   AccLoop l;
   acc_loop_open(a, b, &l, init, qr * cn);
   LLVMValueRef vrow = gep(a, b, st->v,
-                          LLVMBuildMul(b, LLVMBuildAdd(b, j0, l.iv, ""), i64c(a, p->dv), ""));
+                          LLVMBuildMul(b, LLVMBuildAdd(b, j0, l.iv, ""), i64c(a, a->v_ld), ""));
   LLVMValueRef vv[MAXCV];
   for (int w = 0; w < cn; w++) {
     int64_t col = (cs + w) * a->vf;
@@ -456,7 +461,7 @@ static LLVMValueRef emit_rows_whole(AttnIR *a, int qr) {
     for (int i = 0; i < qr * cn; i++) zero[i] = LLVMConstNull(a->vec);
     AccLoop l;
     acc_loop_open(a, b, &l, zero, qr * cn);
-    LLVMValueRef vrow = gep(a, b, st.v, LLVMBuildMul(b, l.iv, i64c(a, p->dv), ""));
+    LLVMValueRef vrow = gep(a, b, st.v, LLVMBuildMul(b, l.iv, i64c(a, a->v_ld), ""));
     LLVMValueRef vv[MAXCV];
     int lanes[MAXCV];
     for (int w = 0; w < cn; w++) {
@@ -473,7 +478,7 @@ static LLVMValueRef emit_rows_whole(AttnIR *a, int qr) {
     for (int i = 0; i < qr; i++)
       for (int w = 0; w < cn; w++)
         vl_store(c, b, LLVMBuildFDiv(b, next[i * cn + w], ls[i], ""), out,
-                 i64c(a, (int64_t)i * p->dv + (cs + w) * a->vf), lanes[w]);
+                 i64c(a, (int64_t)i * a->o_ld + (cs + w) * a->vf), lanes[w]);
   }
   LLVMBuildRetVoid(b);
   LLVMDisposeBuilder(b);
@@ -492,7 +497,7 @@ static void pack_tile(AttnIR *a, LLVMBuilderRef b, LLVMValueRef k, LLVMValueRef 
       continue;
     }
     LLVMValueRef row = LLVMBuildAdd(b, j0, i64c(a, t), "");
-    LLVMValueRef off = LLVMBuildAdd(b, LLVMBuildMul(b, row, i64c(a, a->p->d), ""), p0, "");
+    LLVMValueRef off = LLVMBuildAdd(b, LLVMBuildMul(b, row, i64c(a, a->k_ld), ""), p0, "");
     r[t] = vl_load(a->c, b, a->vec, k, off, cols, NULL);
   }
   vt_transpose_regs(a->c, b, r, a->vf);
@@ -544,9 +549,9 @@ static void call_rows(AttnIR *a, LLVMBuilderRef b, const Driver *dr, LLVMValueRe
   const AttnPlan *p = a->p;
   LLVMValueRef qi = LLVMBuildAdd(b, i0, r0, "");
   LLVMValueRef args[7];
-  args[0] = gep(a, b, dr->q, LLVMBuildMul(b, qi, i64c(a, p->d), ""));
+  args[0] = gep(a, b, dr->q, LLVMBuildMul(b, qi, i64c(a, a->q_ld), ""));
   args[1] = dr->kt;
-  args[2] = gep(a, b, dr->v, LLVMBuildMul(b, c0, i64c(a, p->dv), ""));
+  args[2] = gep(a, b, dr->v, LLVMBuildMul(b, c0, i64c(a, a->v_ld), ""));
   args[3] = p->has_bias
                 ? gep(a, b, dr->bias,
                       LLVMBuildAdd(b, LLVMBuildMul(b, qi, i64c(a, p->bias_sn), ""),
@@ -562,7 +567,7 @@ static void call_rows(AttnIR *a, LLVMBuilderRef b, const Driver *dr, LLVMValueRe
 static void emit_chunk(AttnIR *a, LLVMBuilderRef b, const Driver *dr, LLVMValueRef i0,
                        int64_t rows, LLVMValueRef c0, int64_t kn, int last) {
   if (!dr->one_chunk)
-    emit_pack(a, b, gep(a, b, dr->k, LLVMBuildMul(b, c0, i64c(a, a->p->d), "")), dr->kt, kn);
+    emit_pack(a, b, gep(a, b, dr->k, LLVMBuildMul(b, c0, i64c(a, a->k_ld), "")), dr->kt, kn);
   int64_t tiles = rows / a->qr, tail = rows % a->qr;
   if (tiles > 0) {
     VlLoop lt;
@@ -587,12 +592,12 @@ static void emit_qblock_whole(AttnIR *a, LLVMBuilderRef b, const Driver *dr, LLV
                         i64c(a, a->qr), "");
     LLVMValueRef qi = LLVMBuildAdd(b, i0, r0, "");
     LLVMValueRef args[5];
-    args[0] = gep(a, b, dr->q, LLVMBuildMul(b, qi, i64c(a, p->d), ""));
+    args[0] = gep(a, b, dr->q, LLVMBuildMul(b, qi, i64c(a, a->q_ld), ""));
     args[1] = dr->kt;
     args[2] = dr->v;
     args[3] = p->has_bias ? gep(a, b, dr->bias, LLVMBuildMul(b, qi, i64c(a, p->bias_sn), ""))
                           : LLVMConstNull(LLVMPointerTypeInContext(a->c->ctx, 0));
-    args[4] = gep(a, b, dr->out, LLVMBuildMul(b, qi, i64c(a, p->dv), ""));
+    args[4] = gep(a, b, dr->out, LLVMBuildMul(b, qi, i64c(a, a->o_ld), ""));
     LLVMBuildCall2(b, LLVMGlobalGetValueType(dr->whole[t]), dr->whole[t], args, 5, "");
     if (t == 0) vl_loop_end(a->c, b, &lt);
   }
@@ -628,7 +633,7 @@ static void emit_qblock(AttnIR *a, LLVMBuilderRef b, const Driver *dr, LLVMValue
   LLVMSetAlignment(lv, 4);
   LLVMValueRef ls = vm_splat(c, b, vm_hsum(c, b, lv), a->vf);
   LLVMValueRef orow = gep(a, b, dr->obuf, LLVMBuildMul(b, r, i64c(a, a->ostride), ""));
-  LLVMValueRef dst = gep(a, b, dr->out, LLVMBuildMul(b, LLVMBuildAdd(b, i0, r, ""), i64c(a, p->dv), ""));
+  LLVMValueRef dst = gep(a, b, dr->out, LLVMBuildMul(b, LLVMBuildAdd(b, i0, r, ""), i64c(a, a->o_ld), ""));
   for (int64_t w = 0; w < a->nvv; w++) {
     LLVMValueRef o = LLVMBuildLoad2(b, a->vec, gep(a, b, orow, i64c(a, w * a->vf)), "");
     LLVMSetAlignment(o, 4);
@@ -637,6 +642,14 @@ static void emit_qblock(AttnIR *a, LLVMBuilderRef b, const Driver *dr, LLVMValue
     vl_store(c, b, LLVMBuildFDiv(b, o, ls, ""), dst, i64c(a, col), lanes);
   }
   vl_loop_end(c, b, &lr);
+}
+
+/* Element offset of leading index bt: from the plan's table, or dense. */
+static LLVMValueRef lead_offset(AttnIR *a, LLVMBuilderRef b, LLVMValueRef bt, const int64_t *off,
+                                LLVMValueRef tab, int64_t dense) {
+  if (!off) return LLVMBuildMul(b, bt, i64c(a, dense), "");
+  if (a->p->batches == 1) return i64c(a, off[0]);
+  return LLVMBuildLoad2(b, a->i64, LLVMBuildGEP2(b, a->i64, tab, &bt, 1, ""), "");
 }
 
 Status attn_emit(CgCtx *c, const AttnPlan *p, LLVMValueRef q, LLVMValueRef k, LLVMValueRef v,
@@ -681,6 +694,11 @@ Status attn_emit(CgCtx *c, const AttnPlan *p, LLVMValueRef q, LLVMValueRef k, LL
   LLVMValueRef boff_tab = NULL;
   if (p->has_bias && p->batches > 1)
     boff_tab = cg_const_blob(c, p->b_off, (size_t)p->batches * sizeof(int64_t), "attn_boff");
+  const int64_t *const offsets[4] = {p->q_off, p->k_off, p->v_off, p->o_off};
+  LLVMValueRef offs[4] = {NULL, NULL, NULL, NULL};
+  for (int i = 0; i < 4; i++)
+    if (offsets[i])
+      offs[i] = cg_const_blob(c, offsets[i], (size_t)p->batches * sizeof(int64_t), "attn_off");
 
   /* Units: query blocks of every leading index; each task has its own
    * online-softmax state and Kt buffer on its stack. */
@@ -689,9 +707,9 @@ Status attn_emit(CgCtx *c, const AttnPlan *p, LLVMValueRef q, LLVMValueRef k, LL
   VlNest ns;
   vl_nest_begin(c, b, &ns, 2, dims, lo, hi);
   LLVMValueRef bt = vl_nest_level(c, b, &ns);
-  dr.q = gep(&a, b, pq, LLVMBuildMul(b, bt, i64c(&a, p->n * p->d), ""));
-  dr.k = gep(&a, b, pk, LLVMBuildMul(b, bt, i64c(&a, p->m * p->d), ""));
-  dr.v = gep(&a, b, pv, LLVMBuildMul(b, bt, i64c(&a, p->m * p->dv), ""));
+  dr.q = gep(&a, b, pq, lead_offset(&a, b, bt, p->q_off, offs[0], p->n * p->d));
+  dr.k = gep(&a, b, pk, lead_offset(&a, b, bt, p->k_off, offs[1], p->m * p->d));
+  dr.v = gep(&a, b, pv, lead_offset(&a, b, bt, p->v_off, offs[2], p->m * p->dv));
   dr.bias = pb;
   if (boff_tab) {
     LLVMValueRef bo = LLVMBuildLoad2(b, a.i64, LLVMBuildGEP2(b, a.i64, boff_tab, &bt, 1, ""), "");
@@ -699,7 +717,7 @@ Status attn_emit(CgCtx *c, const AttnPlan *p, LLVMValueRef q, LLVMValueRef k, LL
   } else if (p->has_bias && p->b_off) {
     dr.bias = gep(&a, b, pb, i64c(&a, p->b_off[0]));
   }
-  dr.out = gep(&a, b, po, LLVMBuildMul(b, bt, i64c(&a, p->n * p->dv), ""));
+  dr.out = gep(&a, b, po, lead_offset(&a, b, bt, p->o_off, offs[3], p->n * p->dv));
   /* Once per leading index a task visits, not per query block. */
   if (dr.one_chunk) emit_pack(&a, b, dr.k, dr.kt, p->m);
   LLVMValueRef qi = vl_nest_level(c, b, &ns);

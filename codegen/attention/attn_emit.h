@@ -46,6 +46,13 @@ typedef struct AttnPlan {
   bool has_bias;           /* bias (b, i, j) at bias[b_off[b] + i*bias_sn + j*bias_sm] */
   int64_t bias_sn, bias_sm;/* bias_sm is 0 or 1 */
   const int64_t *b_off;    /* per leading index (batches entries) */
+  /* Where Q, K, V and O live (elements): row i of leading index t at
+   * x_off[t] + i * x_ld, its last dim contiguous.  0 / NULL: dense, as
+   * [batches, rows, cols] (ld = cols, off = t * rows * cols).  A head
+   * split or merge Transpose read or written this way needs no copy
+   * (codegen/attention/attn_views.c). */
+  int64_t q_ld, k_ld, v_ld, o_ld;
+  const int64_t *q_off, *k_off, *v_off, *o_off;
 } AttnPlan;
 
 /* True when p fits the kernel: sizes >= 1, Dv <= 1024, and D small enough

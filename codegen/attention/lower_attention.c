@@ -7,48 +7,21 @@
  * broadcast) and computes the bias strides and per-leading-index offsets.
  * Anything else -- other dtypes, empty sizes, Dv > 1024, D > 1024 -- falls
  * back to the reference kernel; long key sequences are streamed in chunks.
+ * Q, K, V and O may lie inside head split / merge Transposes that the
+ * memory plan turned into views (attn_views.h).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../ops/ops.h"
 #include "attn_emit.h"
+#include "attn_views.h"
 #include "../lower.h"
-
-static bool is_f32_static(const Value *v) {
-  return v && v->dtype == DT_FLOAT32 && ir_value_is_static(v);
-}
-
-/* Same checks as the reference's shape rule, answered with true/false. */
-static bool attn_shapes_ok(const Node *n) {
-  const Value *q = n->inputs[0], *k = n->inputs[1], *v = n->inputs[2];
-  const Value *b = n->num_inputs > 3 ? n->inputs[3] : NULL;
-  if (!is_f32_static(q) || !is_f32_static(k) || !is_f32_static(v)) return false;
-  if (b && !is_f32_static(b)) return false;
-  int r = q->rank;
-  if (r < 2 || r > IR_MAX_RANK || k->rank != r || v->rank != r) return false;
-  for (int i = 0; i < r - 2; i++)
-    if (k->dims[i] != q->dims[i] || v->dims[i] != q->dims[i]) return false;
-  if (k->dims[r - 1] != q->dims[r - 1] || v->dims[r - 2] != k->dims[r - 2]) return false;
-  const Value *o = n->outputs[0];
-  if (!is_f32_static(o) || o->rank != r || o->dims[r - 1] != v->dims[r - 1]) return false;
-  if (b) {
-    if (b->rank > r) return false;
-    for (int i = 0; i < b->rank; i++) {
-      int a = r - b->rank + i;
-      int64_t want = a == r - 1 ? k->dims[r - 2] : q->dims[a];
-      if (b->dims[i] != 1 && b->dims[i] != want) return false;
-    }
-  }
-  return true;
-}
 
 Status cg_lower_attention(CgCtx *c, const Node *n, LLVMValueRef const in[],
                           LLVMValueRef const out[], bool *handled, Error *err) {
   *handled = false;
-  if (n->num_inputs < 3 || n->num_inputs > 4 || n->num_outputs < 1)
-    return ST_OK;
-  if (!in[0] || !in[1] || !in[2] || !out[0] || !attn_shapes_ok(n)) return ST_OK;
+  if (!attn_lowerable(n) || !in[0] || !in[1] || !in[2] || !out[0]) return ST_OK;
   const Value *q = n->inputs[0], *k = n->inputs[1], *v = n->inputs[2];
   const Value *b = n->num_inputs > 3 ? n->inputs[3] : NULL;
   if (b && !in[3]) return ST_OK;
@@ -62,7 +35,24 @@ Status cg_lower_attention(CgCtx *c, const Node *n, LLVMValueRef const in[],
       .scale = ir_attr_float(n, "scale", 1.0f),
       .has_bias = b != NULL,
   };
-  if (!attn_plan_fits(c, &p)) return ST_OK;
+  /* Q, K, V read inside a head split Transpose's input, O written into a
+   * head merge's result (attn_views.h): the memory plan counted on it. */
+  int64_t *offs[4] = {NULL, NULL, NULL, NULL}, lds[4];
+  Status st = ST_OK;
+  for (int i = 0; i < 4 && st == ST_OK; i++)
+    st = attn_view_layout(c->g, i < 3 ? n->inputs[i] : n->outputs[0], i == 3, &lds[i], &offs[i],
+                          err);
+  p.q_ld = lds[0], p.k_ld = lds[1], p.v_ld = lds[2], p.o_ld = lds[3];
+  p.q_off = offs[0], p.k_off = offs[1], p.v_off = offs[2], p.o_off = offs[3];
+  bool views = offs[0] || offs[1] || offs[2] || offs[3];
+  if (st == ST_OK && !attn_plan_fits(c, &p))
+    st = views ? ir_node_error(err, ST_INTERNAL, c->g, n, "attention in place of a Transpose "
+                               "does not fit the kernel")
+               : ST_OK;
+  if (st != ST_OK || !attn_plan_fits(c, &p)) {
+    for (int i = 0; i < 4; i++) free(offs[i]);
+    return st;
+  }
 
   int64_t *b_off = NULL;
   if (b) {
@@ -70,11 +60,14 @@ Status cg_lower_attention(CgCtx *c, const Node *n, LLVMValueRef const in[],
     memcpy(sdims, q->dims, sizeof(int64_t) * (size_t)r);
     sdims[r - 1] = p.m;
     ops_broadcast_strides(b->rank, b->dims, r, sdims, bs);
-    if (bs[r - 1] != 0 && bs[r - 1] != 1) return ST_OK;
+    /* attn_lowerable: the bias's last dim is 1 or M, so this stride is 0 or 1. */
     p.bias_sn = bs[r - 2];
     p.bias_sm = bs[r - 1];
     b_off = malloc((size_t)p.batches * sizeof *b_off);
-    if (!b_off) return err_set(err, ST_NOMEM, "out of memory for attention bias offsets");
+    if (!b_off) {
+      for (int i = 0; i < 4; i++) free(offs[i]);
+      return err_set(err, ST_NOMEM, "out of memory for attention bias offsets");
+    }
     int64_t idx[IR_MAX_RANK] = {0};
     for (int64_t t = 0; t < p.batches; t++) {
       int64_t off = 0;
@@ -87,8 +80,9 @@ Status cg_lower_attention(CgCtx *c, const Node *n, LLVMValueRef const in[],
     }
     p.b_off = b_off;
   }
-  Status st = attn_emit(c, &p, in[0], in[1], in[2], b ? in[3] : NULL, out[0], err);
+  st = attn_emit(c, &p, in[0], in[1], in[2], b ? in[3] : NULL, out[0], err);
   free(b_off);
+  for (int i = 0; i < 4; i++) free(offs[i]);
   if (st == ST_OK) *handled = true;
   return st;
 }

@@ -98,7 +98,7 @@ static int check_plan(Graph *g, OpKind op, const char *what) {
   Error err = {0};
   assert_int_equal(ir_compact(g, &err), ST_OK);
   MemPlan plan;
-  if (memplan_build(g, &plan, &err) != ST_OK) fail_msg("%s: memplan: %s", what, err.msg);
+  if (memplan_build(g, true, &plan, &err) != ST_OK) fail_msg("%s: memplan: %s", what, err.msg);
   int with_scratch = 0;
   for (int k = 0; k < g->num_nodes; k++) {
     size_t sb = plan.scratch_bytes[k], so = plan.scratch_offset[k];

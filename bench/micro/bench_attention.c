@@ -10,6 +10,9 @@
  * kernel (CgOptions.reference_kernels_only).  Prints GFLOP/s (4*N*M*D per head) and
  * % of the FMA peak measured by a register-only FMA loop; thread CPU time.
  *
+ * Arguments: --no-ref skips the reference kernel; any other argument
+ * times only the shapes whose name contains it.
+ *
  * Built with micro_util.c by bench/micro/CMakeLists.txt; run
  * <build>/bench/micro/bench_attention.
  */
@@ -76,7 +79,17 @@ static double time_shape(const Shape *s, bool lowered, int runs) {
   return t;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  /* Optional: --no-ref (skip the slow reference kernel) and a substring of
+   * the shape names to time only those. */
+  bool ref = true;
+  const char *only = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--no-ref") == 0)
+      ref = false;
+    else
+      only = argv[i];
+  }
   const Shape shapes[] = {
       {"ViT-B/16 [1,12,197,64]", 2, {1, 12, 0}, 197, 64, 0},
       {"Swin-T [64,3,49,32] + bias", 2, {64, 3, 0}, 49, 32, 1},
@@ -89,12 +102,15 @@ int main(void) {
          "ref GF/s", "speedup");
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
     const Shape *s = &shapes[i];
+    if (only && !strstr(s->name, only)) continue;
     double heads = 1;
     for (int j = 0; j < s->nlead; j++) heads *= (double)s->lead[j];
     double flop = 4.0 * heads * (double)s->n * (double)s->n * (double)s->d;
-    double tl = time_shape(s, true, 25), tr = time_shape(s, false, flop > 1e9 ? 5 : 25);
+    double tl = time_shape(s, true, 25);
+    double tr = ref ? time_shape(s, false, flop > 1e9 ? 5 : 25) : 0.0;
     printf("%-30s %10.3f %9.1f %6.1f%% %10.3f %10.2f %7.1fx\n", s->name, tl * 1e3,
-           flop / tl * 1e-9, 100.0 * flop / tl * 1e-9 / peak, tr * 1e3, flop / tr * 1e-9, tr / tl);
+           flop / tl * 1e-9, 100.0 * flop / tl * 1e-9 / peak, tr * 1e3,
+           ref ? flop / tr * 1e-9 : 0.0, ref ? tr / tl : 0.0);
     fflush(stdout);
   }
   return 0;

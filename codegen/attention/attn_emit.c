@@ -31,6 +31,8 @@
 
 enum { MAXQR = 8, MAXKV = 4, MAXCV = 4 };
 #define ATTN_LOG2E 1.4426950408889634
+/* The online softmax's slack (block_softmax), in real score units. */
+#define ATTN_MAX_SLACK 8.0
 
 typedef struct AttnIR {
   CgCtx *c;
@@ -44,6 +46,14 @@ typedef struct AttnIR {
   int64_t nvv;     /* vectors per output row: ceil(dv / vf) */
   int64_t ostride; /* floats per state output row: nvv * vf */
   int64_t q_ld, k_ld, v_ld, o_ld; /* the plan's, dense defaults filled in */
+  /* Scores in the kernel's own units: without a bias and for a positive
+   * scale they stay the raw dot products (raw), the scale going into the
+   * exponential's one FMA (emul = scale log2 e) and the max slack; else
+   * they are scale q.k + bias (emul = log2 e). */
+  bool raw;
+  double emul;     /* exp(real score - real max) = 2^(emul (s - m)) */
+  double slack;    /* ATTN_MAX_SLACK in score units */
+  double to_real;  /* real score = to_real * s */
   LLVMTypeRef f32, vec, i64;
 } AttnIR;
 
@@ -74,6 +84,10 @@ static void attn_ir_init(AttnIR *a, CgCtx *c, const AttnPlan *p) {
   a->v_ld = p->v_ld ? p->v_ld : p->dv;
   a->o_ld = p->o_ld ? p->o_ld : p->dv;
   a->ostride = a->nvv * a->vf;
+  a->raw = !p->has_bias && p->scale > 0.0f && isfinite(p->scale);
+  a->to_real = a->raw ? (double)p->scale : 1.0;
+  a->emul = ATTN_LOG2E * a->to_real;
+  a->slack = ATTN_MAX_SLACK / a->to_real;
   /* State per row: output row, max, lane-wise sum. */
   int64_t rows = ATTN_STATE_MAX_BYTES / (4 * (a->ostride + 1 + a->vf));
   a->qb = rows >= a->qr ? rows / a->qr * a->qr : a->qr;
@@ -160,12 +174,12 @@ static void acc_loop_close(AttnIR *a, LLVMBuilderRef b, AccLoop *l, LLVMValueRef
 /* Stack state of one rows function. */
 typedef struct RowState {
   LLVMValueRef q, kt, v, bias;      /* parameters (tile and chunk bases) */
-  LLVMValueRef mx[MAXQR], lsum[MAXQR]; /* per-row allocas */
+  LLVMValueRef mx[MAXQR], lsum[MAXQR]; /* per-row state: running max, lane-wise sum */
   LLVMValueRef pbuf;                /* [qr][kb] probabilities of the block */
   LLVMValueRef obuf;                /* [qr][ostride] unnormalized output rows (parameter) */
 } RowState;
 
-/* S = scale * Q.Kt (+ bias) for keys [j0, j0 + nvec*vf) of rows [0, qr);
+/* S = Q.Kt in score units (AttnIR.raw), plus the bias, for keys [j0, j0 + nvec*vf) of rows [0, qr);
  * lanes past `tail` of the last vector are -inf. */
 static void block_scores(AttnIR *a, LLVMBuilderRef b, const RowState *st, int qr, LLVMValueRef j0,
                          int nvec, int tail, LLVMValueRef s[MAXQR][MAXKV]) {
@@ -198,7 +212,8 @@ static void block_scores(AttnIR *a, LLVMBuilderRef b, const RowState *st, int qr
   for (int i = 0; i < qr; i++)
     for (int v = 0; v < nvec; v++) {
       int lanes = v == nvec - 1 ? tail : a->vf;
-      LLVMValueRef x = LLVMBuildFMul(b, next[i * nvec + v], scale, "");
+      LLVMValueRef x = next[i * nvec + v];
+      if (!a->raw && !p->has_bias) x = LLVMBuildFMul(b, x, scale, "");
       if (p->has_bias) {
         LLVMValueRef bv;
         if (p->bias_sm) {
@@ -207,18 +222,22 @@ static void block_scores(AttnIR *a, LLVMBuilderRef b, const RowState *st, int qr
         } else {
           bv = vm_splat(a->c, b, load_f(a, b, st->bias, i64c(a, i * p->bias_sn)), a->vf);
         }
-        x = LLVMBuildFAdd(b, x, bv, "");
+        x = vm_fma(a->c, b, x, scale, bv);
       }
       if (lanes < a->vf) x = LLVMBuildSelect(b, valid_lanes(a, lanes), x, ninf, "");
       s[i][v] = x;
     }
 }
 
-/* exp(s - m) is 2^(s log2 e - m log2 e): one FMA into vm_exp2_softmax.
- * The splat of -m log2 e, whose rounding scales a row's probabilities
- * alike (by 1 + 6e-8 |m log2 e| at most). */
+/* exp(real s - real m) is 2^(emul s - emul m): one FMA into
+ * vm_exp2_softmax.  The splat of -emul m, whose rounding scales a row's
+ * probabilities alike (by 1 + 6e-8 |emul m| at most). */
 static LLVMValueRef exp2_offset(AttnIR *a, LLVMBuilderRef b, LLVMValueRef m) {
-  return vm_splat(a->c, b, LLVMBuildFMul(b, m, LLVMConstReal(a->f32, -ATTN_LOG2E), ""), a->vf);
+  return vm_splat(a->c, b, LLVMBuildFMul(b, m, LLVMConstReal(a->f32, -a->emul), ""), a->vf);
+}
+
+static LLVMValueRef exp2_arg(AttnIR *a, LLVMBuilderRef b, LLVMValueRef s, LLVMValueRef offset) {
+  return vm_fma(a->c, b, s, vm_const(a->c, a->vf, a->emul), offset);
 }
 
 /* Online softmax update of row i with the block's scores; stores the
@@ -227,13 +246,12 @@ static LLVMValueRef exp2_offset(AttnIR *a, LLVMBuilderRef b, LLVMValueRef m) {
  * sum far from overflow), so after the first blocks a row skips the
  * horizontal max and the rescale of its output row: they were a tenth of
  * T2T-ViT's 3136-key attention. */
-#define ATTN_MAX_SLACK 8.0
 static void block_softmax(AttnIR *a, LLVMBuilderRef b, const RowState *st, int i,
                           LLVMValueRef s[MAXKV], int nvec) {
   CgCtx *c = a->c;
   LLVMValueRef mo = LLVMBuildLoad2(b, a->f32, st->mx[i], "");
   LLVMValueRef thr =
-      vm_splat(c, b, LLVMBuildFAdd(b, mo, LLVMConstReal(a->f32, ATTN_MAX_SLACK), ""), a->vf);
+      vm_splat(c, b, LLVMBuildFAdd(b, mo, LLVMConstReal(a->f32, a->slack), ""), a->vf);
   LLVMValueRef past = NULL;
   for (int v = 0; v < nvec; v++) {
     LLVMValueRef gt = LLVMBuildFCmp(b, LLVMRealOGT, s[v], thr, "");
@@ -251,15 +269,26 @@ static void block_softmax(AttnIR *a, LLVMBuilderRef b, const RowState *st, int i
     LLVMValueRef bmv = s[0];
     for (int v = 1; v < nvec; v++) bmv = vm_max_fast(c, b, s[v], bmv);
     LLVMValueRef mn = vm_max_fast(c, b, vm_hmax_fast(c, b, bmv), mo);
-    LLVMValueRef cr = vm_splat(c, b, vm_exp(c, b, LLVMBuildFSub(b, mo, mn, "")), a->vf);
+    LLVMValueRef d = LLVMBuildFMul(b, LLVMBuildFSub(b, mo, mn, ""),
+                                   LLVMConstReal(a->f32, a->to_real), "");
+    LLVMValueRef crs = vm_exp(c, b, d);
+    LLVMValueRef cr = vm_splat(c, b, crs, a->vf);
+    /* Volatile: plain, they let LLVM keep every output row live from the
+     * function's entry (load PRE), across the Q.K^T loop that needs all
+     * registers: 24 vectors spilled and reloaded per call on T2T-ViT's
+     * 3136 keys.  The rescale is rare after the first blocks. */
     for (int64_t w = 0; w < a->nvv; w++) {
       LLVMValueRef ptr = gep(a, b, st->obuf, i64c(a, i * a->ostride + w * a->vf));
       LLVMValueRef o = LLVMBuildLoad2(b, a->vec, ptr, "");
       LLVMSetAlignment(o, 4);
-      LLVMSetAlignment(LLVMBuildStore(b, LLVMBuildFMul(b, o, cr, ""), ptr), 4);
+      LLVMSetVolatile(o, 1);
+      LLVMValueRef sto = LLVMBuildStore(b, LLVMBuildFMul(b, o, cr, ""), ptr);
+      LLVMSetAlignment(sto, 4);
+      LLVMSetVolatile(sto, 1);
     }
     LLVMValueRef lo = LLVMBuildLoad2(b, a->vec, st->lsum[i], "");
-    LLVMBuildStore(b, LLVMBuildFMul(b, lo, cr, ""), st->lsum[i]);
+    LLVMSetAlignment(lo, 4);
+    LLVMSetAlignment(LLVMBuildStore(b, LLVMBuildFMul(b, lo, cr, ""), st->lsum[i]), 4);
     LLVMBuildStore(b, mn, st->mx[i]);
   }
   vl_if_end(c, b, &f);
@@ -269,13 +298,14 @@ static void block_softmax(AttnIR *a, LLVMBuilderRef b, const RowState *st, int i
   LLVMValueRef nml = exp2_offset(a, b, LLVMBuildSelect(b, all_ninf, LLVMConstReal(a->f32, 0.0), m, ""));
   LLVMValueRef sum = NULL;
   for (int v = 0; v < nvec; v++) {
-    LLVMValueRef e = vm_exp2_softmax(c, b, vm_fma(c, b, s[v], vm_const(c, a->vf, ATTN_LOG2E), nml));
+    LLVMValueRef e = vm_exp2_softmax(c, b, exp2_arg(a, b, s[v], nml));
     LLVMValueRef dst = gep(a, b, st->pbuf, i64c(a, (int64_t)i * a->kb + (int64_t)v * a->vf));
     LLVMSetAlignment(LLVMBuildStore(b, e, dst), 4);
     sum = sum ? LLVMBuildFAdd(b, sum, e, "") : e;
   }
   LLVMValueRef lo = LLVMBuildLoad2(b, a->vec, st->lsum[i], "");
-  LLVMBuildStore(b, LLVMBuildFAdd(b, lo, sum, ""), st->lsum[i]);
+  LLVMSetAlignment(lo, 4);
+  LLVMSetAlignment(LLVMBuildStore(b, LLVMBuildFAdd(b, lo, sum, ""), st->lsum[i]), 4);
 }
 
 /* O[rows, vectors cs..cs+cn) += P[:, 0..kn) . V[j0.., ...]. */
@@ -347,14 +377,12 @@ static LLVMValueRef emit_rows(AttnIR *a, int qr, int64_t kn) {
   st.obuf = LLVMGetParam(fn, 4);
   LLVMValueRef mst = LLVMGetParam(fn, 5), lst = LLVMGetParam(fn, 6);
   st.pbuf = stack_array(a, b, qr * a->kb);
-  /* Max and sum in allocas (registers after mem2reg) for the chunk. */
+  /* Max and sum used in place (the driver's 64-byte aligned buffers):
+   * copied into registers at the entry, the 6 sums stayed live across the
+   * Q.K^T loop, which needs all registers, and were spilled. */
   for (int i = 0; i < qr; i++) {
-    st.mx[i] = vl_alloca(c, b, a->f32);
-    st.lsum[i] = vl_alloca(c, b, a->vec);
-    LLVMBuildStore(b, load_f(a, b, mst, i64c(a, i)), st.mx[i]);
-    LLVMValueRef lv = LLVMBuildLoad2(b, a->vec, gep(a, b, lst, i64c(a, (int64_t)i * a->vf)), "");
-    LLVMSetAlignment(lv, 4);
-    LLVMBuildStore(b, lv, st.lsum[i]);
+    st.mx[i] = gep(a, b, mst, i64c(a, i));
+    st.lsum[i] = gep(a, b, lst, i64c(a, (int64_t)i * a->vf));
   }
 
   int64_t nfull = kn / a->kb, rem = kn % a->kb;
@@ -367,11 +395,6 @@ static LLVMValueRef emit_rows(AttnIR *a, int qr, int64_t kn) {
   if (rem > 0)
     emit_block(a, b, &st, qr, i64c(a, nfull * a->kb), (int)((rem + a->vf - 1) / a->vf), rem);
 
-  for (int i = 0; i < qr; i++) {
-    LLVMBuildStore(b, LLVMBuildLoad2(b, a->f32, st.mx[i], ""), gep(a, b, mst, i64c(a, i)));
-    LLVMValueRef lv = LLVMBuildLoad2(b, a->vec, st.lsum[i], "");
-    LLVMSetAlignment(LLVMBuildStore(b, lv, gep(a, b, lst, i64c(a, (int64_t)i * a->vf))), 4);
-  }
   LLVMBuildRetVoid(b);
   LLVMDisposeBuilder(b);
   return fn;
@@ -444,13 +467,19 @@ static LLVMValueRef emit_rows_whole(AttnIR *a, int qr) {
     LLVMValueRef ptr = gep(a, b, sbuf, LLVMBuildAdd(b, col, i64c(a, (int64_t)i * a->ktld), ""));
     LLVMValueRef x = LLVMBuildLoad2(b, a->vec, ptr, "");
     LLVMSetAlignment(x, (unsigned)a->vf * 4);
-    LLVMValueRef e = vm_exp2_softmax(c, b, vm_fma(c, b, x, vm_const(c, a->vf, ATTN_LOG2E), mus[i]));
+    LLVMValueRef e = vm_exp2_softmax(c, b, exp2_arg(a, b, x, mus[i]));
     LLVMSetAlignment(LLVMBuildStore(b, e, ptr), (unsigned)a->vf * 4);
     sums[i] = LLVMBuildFAdd(b, le.phi[i], e, "");
   }
   acc_loop_close(a, b, &le, sums, a->ktld / a->vf);
   LLVMValueRef ls[MAXQR];
-  for (int i = 0; i < qr; i++) ls[i] = vm_splat(c, b, vm_hsum(c, b, sums[i]), a->vf);
+  /* 1 / l per row: a division per output vector was 12 VDIVPS per tile,
+   * ~5% of Swin's 49-key windows.  l = 0 gives inf, and O = 0 times inf
+   * is NaN, as 0 / 0. */
+  for (int i = 0; i < qr; i++)
+    ls[i] = vm_splat(c, b,
+                     LLVMBuildFDiv(b, LLVMConstReal(a->f32, 1.0), vm_hsum(c, b, sums[i]), ""),
+                     a->vf);
 
   /* O = P.V / l in balanced chunks of at most cv output vectors. */
   int64_t nch = (a->nvv + a->cv - 1) / a->cv;
@@ -477,7 +506,7 @@ static LLVMValueRef emit_rows_whole(AttnIR *a, int qr) {
     acc_loop_close(a, b, &l, next, p->m);
     for (int i = 0; i < qr; i++)
       for (int w = 0; w < cn; w++)
-        vl_store(c, b, LLVMBuildFDiv(b, next[i * cn + w], ls[i], ""), out,
+        vl_store(c, b, LLVMBuildFMul(b, next[i * cn + w], ls[i], ""), out,
                  i64c(a, (int64_t)i * a->o_ld + (cs + w) * a->vf), lanes[w]);
   }
   LLVMBuildRetVoid(b);

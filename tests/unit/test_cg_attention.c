@@ -162,6 +162,21 @@ static void head_dims(void **state) {
   check(g, 22);
 }
 
+/* Scores kept unscaled (AttnIR.raw) need a positive scale: a negative or
+ * zero one, and a large one that moves the streamed rows' max often, go
+ * the other way or rescale, whole rows and streamed keys alike. */
+static void scale_signs(void **state) {
+  (void)state;
+  Graph *g = new_graph();
+  int64_t lead[1] = {2};
+  static const float scales[] = {-0.25f, 0.0f, 3.0f};
+  for (size_t i = 0; i < COUNT(scales); i++) {
+    attention(g, 1, lead, 49, 49, 32, 32, scales[i], NULL);
+    attention(g, 1, lead, 65, 1000, 32, 16, scales[i], NULL);
+  }
+  check(g, 23);
+}
+
 /* Constant relative-position bias [1,H,N,M] and Swin's shifted-window
  * mask [nW,1,N,M] added over [B, nW, H] leads, plus a scalar-per-head
  * bias [H,1,1] (broadcast over N and M). */
@@ -406,7 +421,7 @@ static void through_pipeline(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(sizes_no_bias),  cmocka_unit_test(head_dims),
+      cmocka_unit_test(sizes_no_bias),  cmocka_unit_test(head_dims), cmocka_unit_test(scale_signs),
       cmocka_unit_test(const_biases),   cmocka_unit_test(runtime_biases),
       cmocka_unit_test(neg_inf_masks),  cmocka_unit_test(beyond_limits),
       cmocka_unit_test(through_pipeline), cmocka_unit_test(long_t2t_stage1),

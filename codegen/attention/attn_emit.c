@@ -30,6 +30,8 @@
 
 
 enum { MAXQR = 8, MAXKV = 4, MAXCV = 4 };
+/* Most keys in a last score vector taken as dot products (block_scores). */
+enum { ATTN_DOT_TAIL = 2 };
 #define ATTN_LOG2E 1.4426950408889634
 /* The online softmax's slack (block_softmax), in real score units. */
 #define ATTN_MAX_SLACK 8.0
@@ -174,25 +176,62 @@ static void acc_loop_close(AttnIR *a, LLVMBuilderRef b, AccLoop *l, LLVMValueRef
 /* Stack state of one rows function. */
 typedef struct RowState {
   LLVMValueRef q, kt, v, bias;      /* parameters (tile and chunk bases) */
+  LLVMValueRef k;                   /* K of the leading index (whole rows), or NULL */
   LLVMValueRef mx[MAXQR], lsum[MAXQR]; /* per-row state: running max, lane-wise sum */
   LLVMValueRef pbuf;                /* [qr][kb] probabilities of the block */
   LLVMValueRef obuf;                /* [qr][ostride] unnormalized output rows (parameter) */
 } RowState;
+
+/* Keys [jt, jt + dots) against rows [0, qr) as dot products of Q's and
+ * K's rows (vectors along D, then a horizontal sum), into lanes [0, dots)
+ * of each row's last score vector (its other lanes are masked later).
+ * Swin's and HRFormer's 49-key windows are 3 vectors and one key: a 4th
+ * vector in the Q.K^T loop was 1/4 of its FMAs for 1 key in 16 lanes. */
+static void dot_tail_scores(AttnIR *a, LLVMBuilderRef b, const RowState *st, int qr,
+                            LLVMValueRef jt, int dots, int nvec, LLVMValueRef next[]) {
+  CgCtx *c = a->c;
+  int64_t nd = (a->p->d + a->vf - 1) / a->vf;
+  LLVMValueRef krow[ATTN_DOT_TAIL][64];
+  for (int u = 0; u < dots; u++)
+    for (int64_t w = 0; w < nd && w < 64; w++) {
+      int lanes = a->p->d - w * a->vf < a->vf ? (int)(a->p->d - w * a->vf) : a->vf;
+      LLVMValueRef row = LLVMBuildMul(b, LLVMBuildAdd(b, jt, i64c(a, u), ""), i64c(a, a->k_ld), "");
+      krow[u][w] = vl_load(c, b, a->vec, gep(a, b, st->k, row), i64c(a, w * a->vf), lanes, NULL);
+    }
+  for (int i = 0; i < qr; i++) {
+    LLVMValueRef last = LLVMConstNull(a->vec);
+    for (int u = 0; u < dots; u++) {
+      LLVMValueRef acc = NULL;
+      for (int64_t w = 0; w < nd && w < 64; w++) {
+        int lanes = a->p->d - w * a->vf < a->vf ? (int)(a->p->d - w * a->vf) : a->vf;
+        LLVMValueRef qv = vl_load(c, b, a->vec, st->q, i64c(a, i * a->q_ld + w * a->vf), lanes, NULL);
+        acc = acc ? vm_fma(c, b, qv, krow[u][w], acc) : LLVMBuildFMul(b, qv, krow[u][w], "");
+      }
+      last = LLVMBuildInsertElement(b, last, vm_hsum(c, b, acc),
+                                    LLVMConstInt(LLVMInt32TypeInContext(c->ctx), (unsigned)u, 0), "");
+    }
+    next[i * nvec + nvec - 1] = last;
+  }
+}
 
 /* S = Q.Kt in score units (AttnIR.raw), plus the bias, for keys [j0, j0 + nvec*vf) of rows [0, qr);
  * lanes past `tail` of the last vector are -inf. */
 static void block_scores(AttnIR *a, LLVMBuilderRef b, const RowState *st, int qr, LLVMValueRef j0,
                          int nvec, int tail, LLVMValueRef s[MAXQR][MAXKV]) {
   const AttnPlan *p = a->p;
-  LLVMValueRef init[MAXQR * MAXKV], next[MAXQR * MAXKV];
-  int nacc = qr * nvec;
+  LLVMValueRef init[MAXQR * MAXKV], acc[MAXQR * MAXKV], next[MAXQR * MAXKV];
+  /* A last vector of at most ATTN_DOT_TAIL keys, when K's rows are at
+   * hand: dot products instead of a vf-key vector over the D loop. */
+  int dots = st->k && nvec > 1 && tail <= ATTN_DOT_TAIL ? tail : 0;
+  int nfma = dots ? nvec - 1 : nvec;
+  int nacc = qr * nfma;
   for (int i = 0; i < nacc; i++) init[i] = LLVMConstNull(a->vec);
   AccLoop l;
   acc_loop_open(a, b, &l, init, nacc);
   LLVMValueRef ktrow =
       gep(a, b, st->kt, LLVMBuildAdd(b, LLVMBuildMul(b, l.iv, i64c(a, a->ktld), ""), j0, ""));
   LLVMValueRef kv[MAXKV];
-  for (int v = 0; v < nvec; v++) {
+  for (int v = 0; v < nfma; v++) {
     /* Kt rows are ktld (a multiple of vf) long: full, aligned loads even in
      * the tail, whose extra lanes (zero or an earlier chunk's keys) are
      * replaced by -inf below. */
@@ -203,9 +242,13 @@ static void block_scores(AttnIR *a, LLVMBuilderRef b, const RowState *st, int qr
     LLVMValueRef qi =
         load_f(a, b, st->q, LLVMBuildAdd(b, l.iv, i64c(a, (int64_t)i * a->q_ld), ""));
     LLVMValueRef qs = vm_splat(a->c, b, qi, a->vf);
-    for (int v = 0; v < nvec; v++) next[i * nvec + v] = vm_fma(a->c, b, qs, kv[v], l.phi[i * nvec + v]);
+    for (int v = 0; v < nfma; v++) acc[i * nfma + v] = vm_fma(a->c, b, qs, kv[v], l.phi[i * nfma + v]);
   }
-  acc_loop_close(a, b, &l, next, p->d);
+  acc_loop_close(a, b, &l, acc, p->d);
+  for (int i = 0; i < qr; i++)
+    for (int v = 0; v < nfma; v++) next[i * nvec + v] = acc[i * nfma + v];
+  if (dots) dot_tail_scores(a, b, st, qr, LLVMBuildAdd(b, j0, i64c(a, (int64_t)nfma * a->vf), ""),
+                            dots, nvec, next);
 
   LLVMValueRef scale = vm_const(a->c, a->vf, p->scale);
   LLVMValueRef ninf = vm_const(a->c, a->vf, -INFINITY);
@@ -370,6 +413,7 @@ static LLVMValueRef emit_rows(AttnIR *a, int qr, int64_t kn) {
   LLVMBuilderRef b;
   cg_begin_kernel(c, "attention_rows", 7, true, &fn, &b);
   RowState st;
+  st.k = NULL;
   st.q = LLVMGetParam(fn, 0);
   st.kt = LLVMGetParam(fn, 1);
   st.v = LLVMGetParam(fn, 2);
@@ -422,15 +466,16 @@ static void whole_scores(AttnIR *a, LLVMBuilderRef b, const RowState *st, int qr
   }
 }
 
-/* void rows_whole(q, kt, v, bias, out): qr query rows against all M keys. */
+/* void rows_whole(q, kt, v, bias, out, k): qr query rows against all M keys
+ * (k: K of the leading index, for dot_tail_scores). */
 static LLVMValueRef emit_rows_whole(AttnIR *a, int qr) {
   CgCtx *c = a->c;
   const AttnPlan *p = a->p;
   LLVMValueRef fn;
   LLVMBuilderRef b;
-  cg_begin_kernel(c, "attention_rows_whole", 5, true, &fn, &b);
+  cg_begin_kernel(c, "attention_rows_whole", 6, true, &fn, &b);
   RowState st = {.q = LLVMGetParam(fn, 0), .kt = LLVMGetParam(fn, 1), .v = LLVMGetParam(fn, 2),
-                 .bias = LLVMGetParam(fn, 3)};
+                 .bias = LLVMGetParam(fn, 3), .k = LLVMGetParam(fn, 5)};
   LLVMValueRef out = LLVMGetParam(fn, 4);
   LLVMValueRef sbuf = stack_array(a, b, qr * a->ktld);
   LLVMValueRef vmax[MAXQR];
@@ -620,14 +665,15 @@ static void emit_qblock_whole(AttnIR *a, LLVMBuilderRef b, const Driver *dr, LLV
       r0 = LLVMBuildMul(b, vl_loop_begin(a->c, b, i64c(a, 0), i64c(a, tiles), 1, &lt),
                         i64c(a, a->qr), "");
     LLVMValueRef qi = LLVMBuildAdd(b, i0, r0, "");
-    LLVMValueRef args[5];
+    LLVMValueRef args[6];
     args[0] = gep(a, b, dr->q, LLVMBuildMul(b, qi, i64c(a, a->q_ld), ""));
     args[1] = dr->kt;
     args[2] = dr->v;
     args[3] = p->has_bias ? gep(a, b, dr->bias, LLVMBuildMul(b, qi, i64c(a, p->bias_sn), ""))
                           : LLVMConstNull(LLVMPointerTypeInContext(a->c->ctx, 0));
     args[4] = gep(a, b, dr->out, LLVMBuildMul(b, qi, i64c(a, a->o_ld), ""));
-    LLVMBuildCall2(b, LLVMGlobalGetValueType(dr->whole[t]), dr->whole[t], args, 5, "");
+    args[5] = dr->k;
+    LLVMBuildCall2(b, LLVMGlobalGetValueType(dr->whole[t]), dr->whole[t], args, 6, "");
     if (t == 0) vl_loop_end(a->c, b, &lt);
   }
 }

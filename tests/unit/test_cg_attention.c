@@ -177,6 +177,27 @@ static void scale_signs(void **state) {
   check(g, 23);
 }
 
+/* Whole rows whose last key vector holds 1 or 2 keys take them as dot
+ * products (17, 18, 33, 50 keys; 49 is in the other cases), at head dims
+ * that are not whole vectors, with and without a bias. */
+static void short_key_tails(void **state) {
+  (void)state;
+  Graph *g = new_graph();
+  static const int64_t ms[] = {17, 18, 33, 50};
+  static const int64_t ds[] = {8, 40, 64};
+  for (size_t i = 0; i < COUNT(ms); i++)
+    for (size_t j = 0; j < COUNT(ds); j++) {
+      int64_t lead[2] = {2, 3};
+      Value *bias = NULL;
+      if (j == 1) {
+        int64_t bd[4] = {1, 3, 7, ms[i]};
+        bias = constant(g, 4, bd, 0);
+      }
+      attention(g, 2, lead, 7, ms[i], ds[j], 24, 0.3f, bias);
+    }
+  check(g, 24);
+}
+
 /* Constant relative-position bias [1,H,N,M] and Swin's shifted-window
  * mask [nW,1,N,M] added over [B, nW, H] leads, plus a scalar-per-head
  * bias [H,1,1] (broadcast over N and M). */
@@ -422,6 +443,7 @@ static void through_pipeline(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sizes_no_bias),  cmocka_unit_test(head_dims), cmocka_unit_test(scale_signs),
+      cmocka_unit_test(short_key_tails),
       cmocka_unit_test(const_biases),   cmocka_unit_test(runtime_biases),
       cmocka_unit_test(neg_inf_masks),  cmocka_unit_test(beyond_limits),
       cmocka_unit_test(through_pipeline), cmocka_unit_test(long_t2t_stage1),

@@ -114,31 +114,115 @@ static int lanes_of(const GemmPlan *p, const TileShape *s, int v) {
   return v == s->nv - 1 ? s->tail : p->t.vf;
 }
 
-/* void tile(ptr a, ptr b, ptr y, ptr bias, i64 kc, i1 first, i1 last, ptr res) */
-static LLVMValueRef emit_tile(GemmIR *g, const GemmPlan *p, const TileShape *s) {
+/* The final value of row `row` (an i64) of a tile of shape s at y, bias
+ * and res: alpha, beta * bias, the epilogue hook, stored once.  acc holds
+ * the row's sums in registers, or is NULL to reload them from y. */
+static void emit_epi_row(GemmIR *g, LLVMBuilderRef b, const GemmPlan *p, const TileShape *s,
+                         LLVMValueRef y, LLVMValueRef bias, LLVMValueRef res, LLVMValueRef row,
+                         LLVMValueRef const *acc) {
   CgCtx *c = g->c;
-  LLVMTypeRef params[] = {g->ptr, g->ptr, g->ptr, g->ptr, g->i64, g->i1, g->i1, g->ptr};
-  LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(c->ctx), params, 8, 0);
+  LLVMValueRef alpha = splat(g, b, LLVMConstReal(g->f32, p->alpha));
+  LLVMValueRef beta = splat(g, b, LLVMConstReal(g->f32, p->beta));
+  /* Element offsets of the row in y, the bias and the residual. */
+  LLVMValueRef yrow = LLVMBuildMul(b, row, i64c(g, p->ldc), "");
+  LLVMValueRef brow = LLVMBuildMul(b, row, i64c(g, p->bias_si), "");
+  LLVMValueRef rrow = LLVMBuildMul(b, row, i64c(g, p->epi.res_si), "");
+  for (int v = 0; v < s->nv; v++) {
+    LLVMValueRef voff = i64c(g, v * p->t.vf);
+    LLVMValueRef r =
+        acc ? acc[v] : vload(g, b, gep_f(g, b, gep_f(g, b, y, yrow), voff), lanes_of(p, s, v));
+    if (p->alpha != 1.0f) r = LLVMBuildFMul(b, r, alpha, "");
+    if (p->has_bias) {
+      LLVMValueRef bi;
+      if (p->bias_sj) {
+        bi = vload(g, b, gep_f(g, b, gep_f(g, b, bias, brow), voff), lanes_of(p, s, v));
+      } else {
+        bi = splat(g, b, LLVMBuildLoad2(b, g->f32, gep_f(g, b, bias, brow), ""));
+      }
+      if (p->beta != 1.0f) bi = LLVMBuildFMul(b, bi, beta, "");
+      r = LLVMBuildFAdd(b, r, bi, "");
+    }
+    if (p->epi.fn) {
+      LLVMValueRef rv = NULL;
+      if (p->epi.has_res && p->epi.res_sj)
+        rv = vload(g, b, gep_f(g, b, gep_f(g, b, res, rrow), voff), lanes_of(p, s, v));
+      else if (p->epi.has_res)
+        rv = splat(g, b, LLVMBuildLoad2(b, g->f32, gep_f(g, b, res, rrow), ""));
+      r = p->epi.fn(p->epi.ctx, c, b, r, rv);
+    }
+    vstore(g, b, r, gep_f(g, b, gep_f(g, b, y, yrow), voff), lanes_of(p, s, v));
+  }
+}
+
+/* A costly epilogue hook (GELU: ~25 vector operations per output vector,
+ * a third of them on the FMA pipes) run after the tile's k loop leaves the
+ * FMA pipes idle while it runs: 13% of a Swin stage-1 fc1 (K = 96).  Such
+ * a plan defers it: the tile stores its raw sums, and the next tile of the
+ * same rows (the next panel) finishes them one row per segment of its own
+ * k loop, where the out-of-order core overlaps the row's ~80 operations
+ * with the segment's FMAs.  The rectangle's driver finishes the last tile
+ * of each panel run (emit_drain). */
+static bool epilogue_deferred(const GemmPlan *p) { return p->epi.fn && p->epi.costly; }
+
+static LLVMValueRef tile_function(GemmIR *g, const char *tag, LLVMTypeRef *params,
+                                  unsigned nparams) {
+  CgCtx *c = g->c;
+  LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(c->ctx), params, nparams, 0);
   char name[96];
-  snprintf(name, sizeof name, "onnxc.gemm_tile.%d", c->counter++);
+  snprintf(name, sizeof name, "onnxc.%s.%d", tag, c->counter++);
   LLVMValueRef fn = LLVMAddFunction(c->mod, name, fty);
   LLVMSetLinkage(fn, LLVMInternalLinkage);
   unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
   LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
                           LLVMCreateEnumAttribute(c->ctx, nounwind, 0));
+  return fn;
+}
+
+/* void drain(ptr y, ptr bias, ptr res): the deferred epilogue of one tile
+ * of shape s, whose raw sums are in y. */
+static LLVMValueRef emit_drain(GemmIR *g, const GemmPlan *p, const TileShape *s) {
+  CgCtx *c = g->c;
+  LLVMTypeRef params[] = {g->ptr, g->ptr, g->ptr};
+  LLVMValueRef fn = tile_function(g, "gemm_drain", params, 3);
+  LLVMValueRef y = LLVMGetParam(fn, 0), bias = LLVMGetParam(fn, 1), res = LLVMGetParam(fn, 2);
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(c->ctx);
+  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
+  VlLoop lr;
+  LLVMValueRef row = vl_loop_begin(c, b, i64c(g, 0), i64c(g, s->mr), 1, &lr);
+  emit_epi_row(g, b, p, s, y, bias, res, row, NULL);
+  vl_loop_end(c, b, &lr);
+  LLVMBuildRetVoid(b);
+  LLVMDisposeBuilder(b);
+  return fn;
+}
+
+/* void tile(ptr a, ptr b, ptr y, ptr bias, i64 kc, i1 first, i1 last, ptr res, i1 pend)
+ *
+ * With a deferred epilogue the k loop runs in mr segments, and when `pend`
+ * the segment i is followed by the epilogue of row i of the previous
+ * panel's tile (full width, same rows: at y - NR); on the last K block the
+ * tile stores its raw sums for the next tile or the drain. */
+static LLVMValueRef emit_tile(GemmIR *g, const GemmPlan *p, const TileShape *s) {
+  CgCtx *c = g->c;
+  LLVMTypeRef params[] = {g->ptr, g->ptr, g->ptr, g->ptr, g->i64, g->i1, g->i1, g->ptr, g->i1};
+  LLVMValueRef fn = tile_function(g, "gemm_tile", params, 9);
   unsigned na = LLVMGetEnumAttributeKindForName("noalias", 7);
   for (unsigned i = 1; i <= 4; i++)
     LLVMAddAttributeAtIndex(fn, i, LLVMCreateEnumAttribute(c->ctx, na, 0));
   LLVMAddAttributeAtIndex(fn, 8, LLVMCreateEnumAttribute(c->ctx, na, 0));
   LLVMValueRef a = LLVMGetParam(fn, 0), bp = LLVMGetParam(fn, 1), y = LLVMGetParam(fn, 2),
                bias = LLVMGetParam(fn, 3), kc = LLVMGetParam(fn, 4), first = LLVMGetParam(fn, 5),
-               last = LLVMGetParam(fn, 6), res = LLVMGetParam(fn, 7);
+               last = LLVMGetParam(fn, 6), res = LLVMGetParam(fn, 7), pend = LLVMGetParam(fn, 8);
+  bool deferred = epilogue_deferred(p);
+  int nseg = deferred ? s->mr * p->t.nv : 1;
 
   LLVMBuilderRef b = LLVMCreateBuilderInContext(c->ctx);
   LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(c->ctx, fn, "entry");
   LLVMBasicBlockRef init_zero = LLVMAppendBasicBlockInContext(c->ctx, fn, "zero");
   LLVMBasicBlockRef init_load = LLVMAppendBasicBlockInContext(c->ctx, fn, "reload");
+  LLVMBasicBlockRef seg_head = LLVMAppendBasicBlockInContext(c->ctx, fn, "segment");
   LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(c->ctx, fn, "k");
+  LLVMBasicBlockRef seg_end = LLVMAppendBasicBlockInContext(c->ctx, fn, "segment_end");
   LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, fn, "done");
   LLVMBasicBlockRef epi = LLVMAppendBasicBlockInContext(c->ctx, fn, "epilogue");
   LLVMBasicBlockRef partial = LLVMAppendBasicBlockInContext(c->ctx, fn, "partial");
@@ -146,7 +230,7 @@ static LLVMValueRef emit_tile(GemmIR *g, const GemmPlan *p, const TileShape *s) 
   LLVMPositionBuilderAtEnd(b, entry);
   LLVMBuildCondBr(b, first, init_zero, init_load);
   LLVMPositionBuilderAtEnd(b, init_zero);
-  LLVMBuildBr(b, loop);
+  LLVMBuildBr(b, seg_head);
 
   /* Earlier K blocks left partial sums in y. */
   LLVMValueRef loaded[MAXR][MAXV];
@@ -155,7 +239,20 @@ static LLVMValueRef emit_tile(GemmIR *g, const GemmPlan *p, const TileShape *s) 
     for (int v = 0; v < s->nv; v++)
       loaded[i][v] =
           vload(g, b, gep_f(g, b, y, i64c(g, i * p->ldc + v * p->t.vf)), lanes_of(p, s, v));
-  LLVMBuildBr(b, loop);
+  LLVMBuildBr(b, seg_head);
+
+  /* Segment sg covers k in [sg kc / nseg, (sg + 1) kc / nseg), maybe empty. */
+  LLVMPositionBuilderAtEnd(b, seg_head);
+  LLVMValueRef sg = LLVMBuildPhi(b, g->i64, "seg");
+  LLVMValueRef sacc[MAXR][MAXV];
+  for (int i = 0; i < s->mr; i++)
+    for (int v = 0; v < s->nv; v++) sacc[i][v] = LLVMBuildPhi(b, g->vec, "");
+  LLVMValueRef sg1 = LLVMBuildAdd(b, sg, i64c(g, 1), "");
+  LLVMValueRef k_lo = nseg == 1 ? i64c(g, 0)
+                                : LLVMBuildSDiv(b, LLVMBuildMul(b, sg, kc, ""), i64c(g, nseg), "");
+  LLVMValueRef k_hi =
+      nseg == 1 ? kc : LLVMBuildSDiv(b, LLVMBuildMul(b, sg1, kc, ""), i64c(g, nseg), "");
+  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, k_lo, k_hi, ""), loop, seg_end);
 
   LLVMPositionBuilderAtEnd(b, loop);
   LLVMValueRef k = LLVMBuildPhi(b, g->i64, "p");
@@ -180,95 +277,71 @@ static LLVMValueRef emit_tile(GemmIR *g, const GemmPlan *p, const TileShape *s) 
     }
   }
   LLVMValueRef k1 = LLVMBuildAdd(b, k, i64c(g, 1), "");
-  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, k1, kc, ""), loop, done);
-  LLVMValueRef zero64 = i64c(g, 0), zerov = LLVMConstNull(g->vec);
-  LLVMAddIncoming(k, &zero64, &init_zero, 1);
-  LLVMAddIncoming(k, &zero64, &init_load, 1);
+  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, k1, k_hi, ""), loop, seg_end);
+  LLVMAddIncoming(k, &k_lo, &seg_head, 1);
   LLVMAddIncoming(k, &k1, &loop, 1);
   for (int i = 0; i < s->mr; i++)
     for (int v = 0; v < s->nv; v++) {
-      LLVMAddIncoming(phi[i][v], &zerov, &init_zero, 1);
-      LLVMAddIncoming(phi[i][v], &loaded[i][v], &init_load, 1);
+      LLVMAddIncoming(phi[i][v], &sacc[i][v], &seg_head, 1);
       LLVMAddIncoming(phi[i][v], &acc[i][v], &loop, 1);
     }
 
+  /* The segment's sums, then (deferred) a row of the previous tile. */
+  LLVMPositionBuilderAtEnd(b, seg_end);
+  LLVMValueRef eacc[MAXR][MAXV];
+  for (int i = 0; i < s->mr; i++)
+    for (int v = 0; v < s->nv; v++) {
+      eacc[i][v] = LLVMBuildPhi(b, g->vec, "");
+      LLVMAddIncoming(eacc[i][v], &sacc[i][v], &seg_head, 1);
+      LLVMAddIncoming(eacc[i][v], &acc[i][v], &loop, 1);
+    }
+  if (deferred) {
+    /* Output vector sg of the previous tile: row sg / NV, vector sg % NV. */
+    TileShape one = {1, 1, p->t.vf};
+    int64_t nr = (int64_t)p->t.nv * p->t.vf;
+    LLVMValueRef row = LLVMBuildSDiv(b, sg, i64c(g, p->t.nv), "");
+    LLVMValueRef col = LLVMBuildSub(
+        b, LLVMBuildMul(b, LLVMBuildSRem(b, sg, i64c(g, p->t.nv), ""), i64c(g, p->t.vf), ""),
+        i64c(g, nr), "");
+    VlIf has_pend;
+    vl_if_begin(c, b, pend, &has_pend);
+    emit_epi_row(g, b, p, &one, gep_f(g, b, y, col),
+                 p->has_bias ? gep_f(g, b, bias, LLVMBuildMul(b, col, i64c(g, p->bias_sj), "")) : bias,
+                 p->epi.has_res ? gep_f(g, b, res, LLVMBuildMul(b, col, i64c(g, p->epi.res_sj), ""))
+                                : res,
+                 row, NULL);
+    vl_if_end(c, b, &has_pend);
+  }
+  LLVMBasicBlockRef seg_latch = LLVMGetInsertBlock(b);
+  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, sg1, i64c(g, nseg), ""), seg_head, done);
+  LLVMValueRef zero64 = i64c(g, 0), zerov = LLVMConstNull(g->vec);
+  LLVMAddIncoming(sg, &zero64, &init_zero, 1);
+  LLVMAddIncoming(sg, &zero64, &init_load, 1);
+  LLVMAddIncoming(sg, &sg1, &seg_latch, 1);
+  for (int i = 0; i < s->mr; i++)
+    for (int v = 0; v < s->nv; v++) {
+      LLVMAddIncoming(sacc[i][v], &zerov, &init_zero, 1);
+      LLVMAddIncoming(sacc[i][v], &loaded[i][v], &init_load, 1);
+      LLVMAddIncoming(sacc[i][v], &eacc[i][v], &seg_latch, 1);
+    }
+
   LLVMPositionBuilderAtEnd(b, done);
-  LLVMBuildCondBr(b, last, epi, partial);
+  LLVMBuildCondBr(b, last, deferred ? partial : epi, partial);
   LLVMPositionBuilderAtEnd(b, partial);
   for (int i = 0; i < s->mr; i++)
     for (int v = 0; v < s->nv; v++)
-      vstore(g, b, acc[i][v], gep_f(g, b, y, i64c(g, i * p->ldc + v * p->t.vf)), lanes_of(p, s, v));
+      vstore(g, b, eacc[i][v], gep_f(g, b, y, i64c(g, i * p->ldc + v * p->t.vf)),
+             lanes_of(p, s, v));
   LLVMBuildBr(b, ret);
 
-  /* y = alpha * acc + beta * bias, then the epilogue hook, written once.
-   * A costly hook (GELU: ~20 vector operations and 10 table registers)
-   * over all MR x NV live accumulators spilled them and copied tables: the
-   * tile stores the sums and finishes them row by row in a loop, which
-   * reloads them from L1 with the tables held in registers.  An 8 x 3
-   * tile's GELU went from 980 instructions (116 stack accesses, 244 table
-   * copies) to a loop of 28 per vector. */
+  /* y = alpha * acc + beta * bias, then the epilogue hook, written once. */
   LLVMPositionBuilderAtEnd(b, epi);
-  bool looped = p->epi.fn && p->epi.costly && s->mr > 1;
-  LLVMValueRef row = NULL;
-  LLVMBasicBlockRef row_loop = NULL;
-  if (looped) {
-    for (int i = 0; i < s->mr; i++)
-      for (int v = 0; v < s->nv; v++)
-        vstore(g, b, acc[i][v], gep_f(g, b, y, i64c(g, i * p->ldc + v * p->t.vf)),
-               lanes_of(p, s, v));
-    row_loop = LLVMAppendBasicBlockInContext(c->ctx, fn, "epilogue_rows");
-    LLVMBasicBlockRef from = LLVMGetInsertBlock(b);
-    LLVMBuildBr(b, row_loop);
-    LLVMPositionBuilderAtEnd(b, row_loop);
-    row = LLVMBuildPhi(b, g->i64, "row");
-    LLVMValueRef zero = i64c(g, 0);
-    LLVMAddIncoming(row, &zero, &from, 1);
+  if (deferred) {
+    LLVMBuildUnreachable(b);
+  } else {
+    for (int i = 0; i < s->mr; i++) emit_epi_row(g, b, p, s, y, bias, res, i64c(g, i), eacc[i]);
+    LLVMBuildBr(b, ret);
   }
-  LLVMValueRef alpha = splat(g, b, LLVMConstReal(g->f32, p->alpha));
-  LLVMValueRef beta = splat(g, b, LLVMConstReal(g->f32, p->beta));
-  for (int i = 0; i < (looped ? 1 : s->mr); i++) {
-    /* Element offsets of row i in y, the bias and the residual. */
-    LLVMValueRef yrow = looped ? LLVMBuildMul(b, row, i64c(g, p->ldc), "") : i64c(g, i * p->ldc);
-    LLVMValueRef brow = looped ? LLVMBuildMul(b, row, i64c(g, p->bias_si), "")
-                               : i64c(g, i * p->bias_si);
-    LLVMValueRef rrow = looped ? LLVMBuildMul(b, row, i64c(g, p->epi.res_si), "")
-                               : i64c(g, i * p->epi.res_si);
-    for (int v = 0; v < s->nv; v++) {
-      LLVMValueRef voff = i64c(g, v * p->t.vf);
-      LLVMValueRef r = looped ? vload(g, b, gep_f(g, b, gep_f(g, b, y, yrow), voff),
-                                      lanes_of(p, s, v))
-                              : acc[i][v];
-      if (p->alpha != 1.0f) r = LLVMBuildFMul(b, r, alpha, "");
-      if (p->has_bias) {
-        LLVMValueRef bi;
-        if (p->bias_sj) {
-          bi = vload(g, b, gep_f(g, b, gep_f(g, b, bias, brow), voff), lanes_of(p, s, v));
-        } else {
-          bi = splat(g, b, LLVMBuildLoad2(b, g->f32, gep_f(g, b, bias, brow), ""));
-        }
-        if (p->beta != 1.0f) bi = LLVMBuildFMul(b, bi, beta, "");
-        r = LLVMBuildFAdd(b, r, bi, "");
-      }
-      if (p->epi.fn) {
-        LLVMValueRef rv = NULL;
-        if (p->epi.has_res && p->epi.res_sj)
-          rv = vload(g, b, gep_f(g, b, gep_f(g, b, res, rrow), voff), lanes_of(p, s, v));
-        else if (p->epi.has_res)
-          rv = splat(g, b, LLVMBuildLoad2(b, g->f32, gep_f(g, b, res, rrow), ""));
-        r = p->epi.fn(p->epi.ctx, c, b, r, rv);
-      }
-      vstore(g, b, r, gep_f(g, b, gep_f(g, b, y, yrow), voff), lanes_of(p, s, v));
-    }
-  }
-  if (looped) {
-    LLVMValueRef next = LLVMBuildAdd(b, row, i64c(g, 1), "");
-    LLVMBasicBlockRef at = LLVMGetInsertBlock(b);
-    LLVMAddIncoming(row, &next, &at, 1);
-    LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(c->ctx, fn, "epilogue_done");
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, next, i64c(g, s->mr), ""), row_loop, after);
-    LLVMPositionBuilderAtEnd(b, after);
-  }
-  LLVMBuildBr(b, ret);
   LLVMPositionBuilderAtEnd(b, ret);
   LLVMBuildRetVoid(b);
   LLVMDisposeBuilder(b);
@@ -314,20 +387,62 @@ typedef struct Frame {
   LLVMValueRef i_lo, i_hi;             /* row tiles [i_lo, i_hi) of this batch element */
 } Frame;
 
-static void call_tile(GemmIR *g, LLVMBuilderRef b, LLVMValueRef tile, LLVMValueRef args[8]) {
-  (void)g;
-  LLVMTypeRef fty = LLVMGlobalGetValueType(tile);
-  LLVMBuildCall2(b, fty, tile, args, 8, "");
+/* The tile variants of a plan: [full rows | M tail] x [full panel | N
+ * tail], and with a deferred epilogue their drains. */
+typedef struct Tiles {
+  LLVMValueRef tile[2][2], drain[2][2];
+} Tiles;
+
+/* Calls fn[0] (full panel) or fn[1] (N tail) on panel jp. */
+static void call_variant(GemmIR *g, LLVMBuilderRef b, const GemmPlan *p, const Frame *f,
+                         LLVMValueRef jp, LLVMValueRef const fn[2], LLVMValueRef args[],
+                         unsigned nargs) {
+  int64_t nr = (int64_t)p->t.nv * p->t.vf;
+  int64_t npanels = (p->n + nr - 1) / nr;
+  if (fn[0] && fn[1]) {
+    LLVMBasicBlockRef bt = LLVMAppendBasicBlockInContext(g->c->ctx, f->fn, "ntail");
+    LLVMBasicBlockRef bf = LLVMAppendBasicBlockInContext(g->c->ctx, f->fn, "nfull");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->c->ctx, f->fn, "");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, jp, i64c(g, npanels - 1), ""), bt, bf);
+    for (int v = 1; v >= 0; v--) {
+      LLVMPositionBuilderAtEnd(b, v ? bt : bf);
+      LLVMBuildCall2(b, LLVMGlobalGetValueType(fn[v]), fn[v], args, nargs, "");
+      LLVMBuildBr(b, join);
+    }
+    LLVMPositionBuilderAtEnd(b, join);
+  } else {
+    LLVMValueRef one = fn[0] ? fn[0] : fn[1];
+    LLVMBuildCall2(b, LLVMGlobalGetValueType(one), one, args, nargs, "");
+  }
+}
+
+/* y, bias and residual pointers of the tile of rows from i0 x panel jp. */
+static void tile_outputs(GemmIR *g, LLVMBuilderRef b, const GemmPlan *p, const Frame *f,
+                         LLVMValueRef i0, LLVMValueRef jp, LLVMValueRef out[3]) {
+  int64_t nr = (int64_t)p->t.nv * p->t.vf;
+  LLVMValueRef j0 = LLVMBuildMul(b, jp, i64c(g, nr), "");
+  out[0] = gep_f(g, b, f->y, LLVMBuildAdd(b, LLVMBuildMul(b, i0, i64c(g, p->ldc), ""), j0, ""));
+  out[1] = p->has_bias
+               ? gep_f(g, b, f->bias,
+                       LLVMBuildAdd(b, LLVMBuildMul(b, i0, i64c(g, p->bias_si), ""),
+                                    LLVMBuildMul(b, j0, i64c(g, p->bias_sj), ""), ""))
+               : LLVMConstNull(g->ptr);
+  out[2] = p->epi.has_res
+               ? gep_f(g, b, f->res,
+                       LLVMBuildAdd(b, LLVMBuildMul(b, i0, i64c(g, p->epi.res_si), ""),
+                                    LLVMBuildMul(b, j0, i64c(g, p->epi.res_sj), ""), ""))
+               : LLVMConstNull(g->ptr);
 }
 
 /* The tile of rows [i0, i0 + mr) x panel jp (tail variant on the last
  * panel when N is ragged). */
 static void emit_one(GemmIR *g, LLVMBuilderRef b, const GemmPlan *p, const Frame *f,
-                     LLVMValueRef i0, LLVMValueRef jp, LLVMValueRef full, LLVMValueRef tail) {
+                     LLVMValueRef i0, LLVMValueRef jp, LLVMValueRef const tiles[2]) {
   int64_t nr = (int64_t)p->t.nv * p->t.vf;
-  int64_t npanels = (p->n + nr - 1) / nr;
   LLVMValueRef j0 = LLVMBuildMul(b, jp, i64c(g, nr), "");
-  LLVMValueRef args[8];
+  LLVMValueRef outs[3];
+  tile_outputs(g, b, p, f, i0, jp, outs);
+  LLVMValueRef args[9];
   args[0] = gep_f(g, b, f->a, LLVMBuildAdd(b, LLVMBuildMul(b, i0, i64c(g, p->lda), ""), f->pc, ""));
   if (p->b_packed)
     args[1] = gep_f(g, b, f->b,
@@ -336,45 +451,45 @@ static void emit_one(GemmIR *g, LLVMBuilderRef b, const GemmPlan *p, const Frame
   else
     args[1] =
         gep_f(g, b, f->b, LLVMBuildAdd(b, LLVMBuildMul(b, f->pc, i64c(g, p->ldb), ""), j0, ""));
-  args[2] = gep_f(g, b, f->y, LLVMBuildAdd(b, LLVMBuildMul(b, i0, i64c(g, p->ldc), ""), j0, ""));
-  if (p->has_bias)
-    args[3] = gep_f(g, b, f->bias,
-                    LLVMBuildAdd(b, LLVMBuildMul(b, i0, i64c(g, p->bias_si), ""),
-                                 LLVMBuildMul(b, j0, i64c(g, p->bias_sj), ""), ""));
-  else
-    args[3] = LLVMConstNull(g->ptr);
+  args[2] = outs[0];
+  args[3] = outs[1];
   args[4] = f->kc;
   args[5] = f->first;
   args[6] = f->last;
-  if (p->epi.has_res)
-    args[7] = gep_f(g, b, f->res,
-                    LLVMBuildAdd(b, LLVMBuildMul(b, i0, i64c(g, p->epi.res_si), ""),
-                                 LLVMBuildMul(b, j0, i64c(g, p->epi.res_sj), ""), ""));
-  else
-    args[7] = LLVMConstNull(g->ptr);
-  if (tail && full) {
-    LLVMBasicBlockRef bt = LLVMAppendBasicBlockInContext(g->c->ctx, f->fn, "ntail");
-    LLVMBasicBlockRef bf = LLVMAppendBasicBlockInContext(g->c->ctx, f->fn, "nfull");
-    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(g->c->ctx, f->fn, "");
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, jp, i64c(g, npanels - 1), ""), bt, bf);
-    LLVMPositionBuilderAtEnd(b, bt);
-    call_tile(g, b, tail, args);
-    LLVMBuildBr(b, join);
-    LLVMPositionBuilderAtEnd(b, bf);
-    call_tile(g, b, full, args);
-    LLVMBuildBr(b, join);
-    LLVMPositionBuilderAtEnd(b, join);
-  } else {
-    call_tile(g, b, full ? full : tail, args);
-  }
+  args[7] = outs[2];
+  /* A previous tile of these rows waits for its epilogue. */
+  args[8] = epilogue_deferred(p)
+                ? LLVMBuildAnd(b, f->last, LLVMBuildICmp(b, LLVMIntSGT, jp, f->jp0, ""), "")
+                : LLVMConstInt(g->i1, 0, 0);
+  call_variant(g, b, p, f, jp, tiles, args, 9);
+}
+
+/* The panels [jp0, jp1) of the row tile from i0 (variants tiles[2],
+ * drains[2]); a deferred epilogue's last tile is drained here. */
+static void emit_row_run(GemmIR *g, LLVMBuilderRef b, const GemmPlan *p, const Frame *f,
+                         LLVMValueRef i0, LLVMValueRef const tiles[2],
+                         LLVMValueRef const drains[2]) {
+  Loop lp = loop_open(g, b, f->fn, f->jp0, f->jp1);
+  emit_one(g, b, p, f, i0, lp.iv, tiles);
+  loop_close(g, b, &lp);
+  if (!epilogue_deferred(p)) return;
+  VlIf last;
+  vl_if_begin(g->c, b,
+              LLVMBuildAnd(b, f->last, LLVMBuildICmp(b, LLVMIntSGT, f->jp1, f->jp0, ""), ""),
+              &last);
+  LLVMValueRef jp = LLVMBuildSub(b, f->jp1, i64c(g, 1), "");
+  LLVMValueRef outs[3];
+  tile_outputs(g, b, p, f, i0, jp, outs);
+  call_variant(g, b, p, f, jp, drains, outs, 3);
+  vl_if_end(g->c, b, &last);
 }
 
 /* All tiles of one (N block, K block), row tiles outside panels: the A
  * rows of a tile stay in L1 while the block's B panels stream from L2
- * (measured faster than the other order on the ViT shapes).  tiles[0] =
- * full-height variants, tiles[1] = M tail. */
+ * (measured faster than the other order on the ViT shapes).  Variants
+ * [0] = full height, [1] = M tail. */
 static void emit_block(GemmIR *g, LLVMBuilderRef b, const GemmPlan *p, const Frame *f,
-                       LLVMValueRef tiles[2][2]) {
+                       const Tiles *tv) {
   const GemmTile *t = &p->t;
   int64_t m_full = p->m / t->mr, m_rem = p->m % t->mr;
   LLVMValueRef i_tail = i64c(g, m_full * t->mr);
@@ -383,18 +498,14 @@ static void emit_block(GemmIR *g, LLVMBuilderRef b, const GemmPlan *p, const Fra
         b, LLVMBuildICmp(b, LLVMIntSLT, f->i_hi, i64c(g, m_full), ""), f->i_hi, i64c(g, m_full), "");
     Loop li = loop_open(g, b, f->fn, f->i_lo, end);
     LLVMValueRef i0 = LLVMBuildMul(b, li.iv, i64c(g, t->mr), "");
-    Loop lp = loop_open(g, b, f->fn, f->jp0, f->jp1);
-    emit_one(g, b, p, f, i0, lp.iv, tiles[0][0], tiles[0][1]);
-    loop_close(g, b, &lp);
+    emit_row_run(g, b, p, f, i0, tv->tile[0], tv->drain[0]);
     loop_close(g, b, &li);
   }
   if (m_rem > 0) {
     /* The short last row tile is tile m_full. */
     VlIf has_tail;
     vl_if_begin(g->c, b, LLVMBuildICmp(b, LLVMIntSGT, f->i_hi, i64c(g, m_full), ""), &has_tail);
-    Loop lp = loop_open(g, b, f->fn, f->jp0, f->jp1);
-    emit_one(g, b, p, f, i_tail, lp.iv, tiles[1][0], tiles[1][1]);
-    loop_close(g, b, &lp);
+    emit_row_run(g, b, p, f, i_tail, tv->tile[1], tv->drain[1]);
     vl_if_end(g->c, b, &has_tail);
   }
 }
@@ -421,18 +532,17 @@ Status gemm_emit_fused(CgCtx *c, const GemmPlan *p, LLVMValueRef a, LLVMValueRef
   int64_t nkb = (p->k + t->kc - 1) / t->kc;
 
   /* Tile variants: [full rows | M tail] x [full panel | N tail]. */
-  LLVMValueRef tiles[2][2] = {{NULL, NULL}, {NULL, NULL}};
+  Tiles tv = {{{NULL, NULL}, {NULL, NULL}}, {{NULL, NULL}, {NULL, NULL}}};
   for (int mi = 0; mi < 2; mi++) {
     int mr = mi == 0 ? t->mr : (int)m_rem;
     if (mi == 0 ? m_full == 0 : m_rem == 0) continue;
-    if (n_full > 0) {
+    for (int ni = 0; ni < 2; ni++) {
+      if (ni == 0 ? n_full == 0 : n_rem == 0) continue;
       TileShape s = {mr, t->nv, t->vf};
-      tiles[mi][0] = emit_tile(&g, p, &s);
-    }
-    if (n_rem > 0) {
-      TileShape s = {mr, (int)((n_rem + t->vf - 1) / t->vf),
-                     (int)(n_rem % t->vf ? n_rem % t->vf : t->vf)};
-      tiles[mi][1] = emit_tile(&g, p, &s);
+      if (ni == 1) s = (TileShape){mr, (int)((n_rem + t->vf - 1) / t->vf),
+                                   (int)(n_rem % t->vf ? n_rem % t->vf : t->vf)};
+      tv.tile[mi][ni] = emit_tile(&g, p, &s);
+      if (epilogue_deferred(p)) tv.drain[mi][ni] = emit_drain(&g, p, &s);
     }
   }
 
@@ -501,7 +611,7 @@ Status gemm_emit_fused(CgCtx *c, const GemmPlan *p, LLVMValueRef a, LLVMValueRef
                          i64c(&g, t->kc), "");
   f.first = LLVMBuildICmp(b, LLVMIntEQ, lk.iv, i64c(&g, 0), "");
   f.last = LLVMBuildICmp(b, LLVMIntEQ, lk.iv, i64c(&g, nkb - 1), "");
-  emit_block(&g, b, p, &f, tiles);
+  emit_block(&g, b, p, &f, &tv);
   loop_close(&g, b, &lk);
   vl_loop_end(c, b, &lj);
   loop_close(&g, b, &lb);

@@ -6,6 +6,7 @@
  *   erf / tanh GELU                    -> Gelu [approximate=tanh] (pattern_gelu.c)
  *   x * Sigmoid(x)                     -> onnxc.SiLU
  *   x * HardSigmoid(x; 1/6, 0.5)       -> HardSwish (torch's hardswish below opset 14)
+ *   Concat of Slices of one tensor     -> Gather along the axis (torch.roll; pattern_roll.c)
  * Runs after fold-constants, so every constant of a pattern is a Value.
  * One forward sweep: each recognizer checks every constant and that each
  * value it deletes is used only inside the pattern.
@@ -62,6 +63,7 @@ Status pass_canonicalize(Graph *g, Error *err) {
     if (!done) TRY(canon_gelu(g, n, &done, err));
     if (!done) TRY(canon_silu(g, n, &done, err));
     if (!done) TRY(canon_hard_swish(g, n, &done, err));
+    if (!done) TRY(canon_roll(g, n, &done, err));
   }
   return ir_compact(g, err);
 }

@@ -17,4 +17,7 @@ Status canon_layernorm(Graph *g, Node *n, bool *done, Error *err);
 /* n: the last Mul of an erf- or tanh-based GELU. */
 Status canon_gelu(Graph *g, Node *n, bool *done, Error *err);
 
+/* n: a Concat of Slices of one tensor along one axis (torch.roll). */
+Status canon_roll(Graph *g, Node *n, bool *done, Error *err);
+
 #endif

@@ -198,6 +198,33 @@ static void short_key_tails(void **state) {
   check(g, 24);
 }
 
+/* A constant [nW, H, N, M] bias whose slices repeat (Swin's shifted
+ * windows: a relative-position bias per head plus one of a few masks per
+ * window) is emitted as its distinct slices with an offset table; windows
+ * with equal masks must still get their own head's slice. */
+static void repeated_bias_slices(void **state) {
+  (void)state;
+  Graph *g = new_graph();
+  int64_t nw = 6, h = 3, n = 49;
+  int64_t bd[4] = {nw, h, n, n};
+  float *w = malloc((size_t)(nw * h * n * n) * sizeof *w);
+  assert_non_null(w);
+  for (int64_t wi = 0; wi < nw; wi++)
+    for (int64_t hi = 0; hi < h; hi++)
+      for (int64_t i = 0; i < n * n; i++) {
+        float rel = (float)((hi * 7919 + i * 31) % 2001) / 1000.0f - 1.0f;
+        int pattern = wi < 3 ? 0 : (int)(wi % 2) + 1; /* windows 0-2 unmasked */
+        float mask = pattern && (i / n + i % n * pattern) % 5 == 0 ? -100.0f : 0.0f;
+        w[(wi * h + hi) * n * n + i] = rel + mask;
+      }
+  Value *bias = ir_const_new(g, "bias", DT_FLOAT32, 4, bd, w);
+  free(w);
+  assert_non_null(bias);
+  int64_t lead[2] = {nw, h};
+  attention(g, 2, lead, n, n, 32, 32, 0.17677669f, bias);
+  check(g, 25);
+}
+
 /* Constant relative-position bias [1,H,N,M] and Swin's shifted-window
  * mask [nW,1,N,M] added over [B, nW, H] leads, plus a scalar-per-head
  * bias [H,1,1] (broadcast over N and M). */
@@ -443,7 +470,7 @@ static void through_pipeline(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(sizes_no_bias),  cmocka_unit_test(head_dims), cmocka_unit_test(scale_signs),
-      cmocka_unit_test(short_key_tails),
+      cmocka_unit_test(short_key_tails), cmocka_unit_test(repeated_bias_slices),
       cmocka_unit_test(const_biases),   cmocka_unit_test(runtime_biases),
       cmocka_unit_test(neg_inf_masks),  cmocka_unit_test(beyond_limits),
       cmocka_unit_test(through_pipeline), cmocka_unit_test(long_t2t_stage1),

@@ -197,6 +197,79 @@ static void silu_and_negative(void **state) {
   }
 }
 
+/* x[..., start:end, ...] along `axis`, as torch exports a roll's pieces
+ * (negative starts and the INT64_MAX end included). */
+static Value *slice_axis(Graph *g, Value *x, int64_t axis, int64_t start, int64_t end,
+                         const char *name) {
+  int64_t one = 1;
+  Value *st = g_const_i64(g, "starts", 1, &one, &start);
+  Value *en = g_const_i64(g, "ends", 1, &one, &end);
+  Value *ax = g_const_i64(g, "axes", 1, &one, &axis);
+  return g_out(g_node(g, OP_SLICE, name, name, 4, x, st, en, ax));
+}
+
+/* torch.roll(x, shift, axis): Slice(x, -shift:) and Slice(x, :-shift),
+ * concatenated. */
+static Value *roll(Graph *g, Value *x, int64_t axis, int64_t shift, const char *name) {
+  Value *a = slice_axis(g, x, axis, -shift, INT64_MAX, "head");
+  Value *b = slice_axis(g, x, axis, 0, -shift, "tail");
+  Node *c = g_node(g, OP_CONCAT, name, name, 2, a, b);
+  Error err;
+  assert_int_equal(ir_node_set_attr_int(g, c, "axis", axis, &err), ST_OK);
+  return g_out(c);
+}
+
+/* Swin's rolls of H then W become two Gathers along those axes, with the
+ * same outputs (checked numerically by fz_check_pass). */
+static void roll_to_gather(void **state) {
+  (void)state;
+  Graph *g = fz_graph("roll");
+  int64_t dims[4] = {1, 6, 5, 3};
+  Value *x = g_input(g, "x", DT_FLOAT32, 4, dims);
+  g_output(g, roll(g, roll(g, x, 1, 2, "roll_h"), -2, -3, "roll_w"));
+  fz_check_pass(g, "canonicalize", "roll");
+  assert_int_equal(fz_count(g, OP_GATHER), 2);
+  assert_int_equal(fz_count(g, OP_SLICE) + fz_count(g, OP_CONCAT), 0);
+  ir_graph_free(g);
+}
+
+/* x[:, s1:e1, s2:e2] (axes 1 and 2). */
+static Value *slice_two(Graph *g, Value *x, int64_t s1, int64_t e1, int64_t s2, int64_t e2,
+                        const char *name) {
+  int64_t two = 2, st[2] = {s1, s2}, en[2] = {e1, e2}, ax[2] = {1, 2};
+  return g_out(g_node(g, OP_SLICE, name, name, 4, x, g_const_i64(g, "starts", 1, &two, st),
+                      g_const_i64(g, "ends", 1, &two, en), g_const_i64(g, "axes", 1, &two, ax)));
+}
+
+/* Left alone: a piece read elsewhere too, pieces that also narrow a second
+ * axis, and pieces of two different tensors. */
+static void roll_negatives(void **state) {
+  (void)state;
+  for (int k = 0; k < 3; k++) {
+    Graph *g = fz_graph("roll_neg");
+    int64_t dims[3] = {4, 6, 2};
+    Value *x = g_input(g, "x", DT_FLOAT32, 3, dims);
+    Value *z = g_input(g, "z", DT_FLOAT32, 3, dims);
+    Value *a, *b;
+    if (k == 1) {
+      a = slice_two(g, x, 4, 6, 0, 1, "a");
+      b = slice_two(g, x, 0, 4, 0, 1, "b");
+    } else {
+      a = slice_axis(g, x, 1, 4, 6, "a");
+      b = slice_axis(g, k == 2 ? z : x, 1, 0, 4, "b");
+    }
+    Node *c = g_node(g, OP_CONCAT, "cat", "y", 2, a, b);
+    Error err;
+    assert_int_equal(ir_node_set_attr_int(g, c, "axis", 1, &err), ST_OK);
+    g_output(g, g_out(c));
+    if (k == 0) g_output(g, a); /* the piece has a second reader */
+    fz_check_pass(g, "canonicalize", NULL);
+    assert_int_equal(fz_count(g, OP_GATHER), 0);
+    assert_int_equal(fz_count(g, OP_CONCAT), 1);
+    ir_graph_free(g);
+  }
+}
+
 /* onnxc.SiLU's kernel against hand-computed x * sigmoid(x). */
 static void silu_kernel_values(void **state) {
   (void)state;
@@ -223,7 +296,8 @@ int main(void) {
       cmocka_unit_test(layernorm_negatives),    cmocka_unit_test(gelu_erf_torch_form),
       cmocka_unit_test(gelu_erf_other_association), cmocka_unit_test(gelu_negatives),
       cmocka_unit_test(gelu_tanh_torch_form),   cmocka_unit_test(silu_and_negative),
-      cmocka_unit_test(silu_kernel_values),
+      cmocka_unit_test(silu_kernel_values),     cmocka_unit_test(roll_to_gather),
+      cmocka_unit_test(roll_negatives),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

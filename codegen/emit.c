@@ -190,6 +190,14 @@ static Status emit_node(Emit *e, int k, const Node *n, Error *err) {
   e->defer_weights = false;
   for (int i = 0; i < n->num_outputs; i++) outp[i] = n->outputs[i] ? value_ptr(e, n->outputs[i]) : NULL;
   bool handled = false;
+  e->lower.scratch = NULL;
+  e->lower.scratch_bytes = 0;
+  if (k < e->plan->num_nodes && e->plan->scratch_bytes[k]) {
+    LLVMValueRef off = LLVMConstInt(i64_ty(e), (unsigned long long)e->plan->scratch_offset[k], 0);
+    e->lower.scratch =
+        LLVMBuildGEP2(e->b, LLVMInt8TypeInContext(e->ctx), e->ws, &off, 1, "lowered_scratch");
+    e->lower.scratch_bytes = e->plan->scratch_bytes[k];
+  }
   e->lower.b = e->b;
   e->lower.run_fn = e->fn;
   e->lower.par_last = (CgParInfo){0};

@@ -1,6 +1,8 @@
 /* The lowering table and helpers shared by lowerings; see lower.h. */
 #include "lower.h"
 
+#include "conv/conv_emit.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -64,6 +66,11 @@ Status cg_lower_node(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValue
   *handled = false;
   if (c->reference_only || n->op >= OP_COUNT || !lower_table[n->op]) return ST_OK;
   return lower_table[n->op](c, n, in, out, handled, err);
+}
+
+size_t cg_lowered_scratch_bytes(const Node *n) {
+  if (n->op == OP_CONV || n->op == OP_FUSED_CONV) return cv_conv_scratch_bytes(n);
+  return 0;
 }
 
 static LLVMValueRef blob(CgCtx *c, const void *data, size_t bytes, const char *kind,

@@ -56,6 +56,10 @@ typedef struct CgCtx {
   bool split_512;
   int counter;               /* for unique names */
   bool reference_only;       /* CgOptions.reference_kernels_only */
+  /* The workspace region the memory plan reserved for the node being
+   * lowered (cg_lowered_scratch_bytes), or NULL. */
+  LLVMValueRef scratch;
+  size_t scratch_bytes;
   /* The parallel dispatch (parallel.h), valid at positions in the run body. */
   LLVMValueRef par_threads;  /* i64: tasks the caller's hook may run at once (1 without one) */
   LLVMValueRef par_hook;     /* the hook's parallel_for and runner (loaded when threads > 1) */
@@ -74,6 +78,9 @@ typedef Status (*CgLowerFn)(CgCtx *c, const Node *n, LLVMValueRef const in[],
 
 Status cg_lower_node(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[],
                      bool *handled, Error *err);
+/* Workspace bytes a lowering of n needs beyond its inputs and outputs
+ * (memplan.c reserves them; the lowering finds them in CgCtx.scratch). */
+size_t cg_lowered_scratch_bytes(const Node *n);
 
 /* ---- the lowerings (codegen/<family>/lower_*.c) ---- */
 Status cg_lower_matmul(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[], bool *handled, Error *err);

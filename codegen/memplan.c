@@ -7,6 +7,7 @@
 
 #include "../ops/movement.h"
 #include "attention/attn_views.h"
+#include "lower.h"
 
 bool memplan_is_view(const Node *n) {
   switch (n->op) {
@@ -191,7 +192,7 @@ static size_t place_linear_scan(const Interval *iv, int count, size_t *off) {
   return top;
 }
 
-static Status build_plan(const Graph *g, bool in_place, bool attn_views, MemPlan *plan,
+static Status build_plan(const Graph *g, bool in_place, bool lowered, MemPlan *plan,
                          Error *err) {
   memset(plan, 0, sizeof *plan);
   int nv = g->num_values, nn = g->num_nodes;
@@ -208,6 +209,10 @@ static Status build_plan(const Graph *g, bool in_place, bool attn_views, MemPlan
   for (int k = 0; k < nn; k++) {
     const Node *n = g->nodes[k];
     size_t sb = ops_scratch_bytes(n);
+    if (lowered) {
+      size_t lb = cg_lowered_scratch_bytes(n);
+      if (lb > sb) sb = lb;
+    }
     if (sb == SIZE_MAX || sb > SIZE_MAX / 4)
       return err_set(err, ST_NOMEM, "node \"%s\" (%s): its kernel's scratch memory would be "
                      "too large", n->name, op_name(n->op));
@@ -241,12 +246,12 @@ static Status build_plan(const Graph *g, bool in_place, bool attn_views, MemPlan
       if (o && p[o->id].kind == BUF_NONE) p[o->id].kind = BUF_WORKSPACE;
     }
     size_t at;
-    if (attn_views && n->outputs[0] && p[n->outputs[0]->id].kind == BUF_WORKSPACE &&
+    if (lowered && n->outputs[0] && p[n->outputs[0]->id].kind == BUF_WORKSPACE &&
         attn_split_view(g, n)) {
       /* Its result is its input, read at strides by the attention. */
       p[n->outputs[0]->id].alias_of = n->inputs[0]->id;
       plan->no_code[k] = true;
-    } else if (attn_views && n->outputs[0] && p[n->outputs[0]->id].kind == BUF_WORKSPACE &&
+    } else if (lowered && n->outputs[0] && p[n->outputs[0]->id].kind == BUF_WORKSPACE &&
                attn_merge_view(g, n)) {
       /* The attention writes its result straight in this layout. */
       p[n->inputs[0]->id].alias_of = n->outputs[0]->id;
@@ -254,7 +259,7 @@ static Status build_plan(const Graph *g, bool in_place, bool attn_views, MemPlan
     } else if (n->outputs[0] && p[n->outputs[0]->id].kind == BUF_WORKSPACE &&
                memplan_view_offset(n, &at)) {
       const Value *src = n->inputs[0];
-      if (attn_views && src->producer && plan->no_code[src->producer->id] &&
+      if (lowered && src->producer && plan->no_code[src->producer->id] &&
           attn_split_view(g, src->producer) && !attn_split_gather_offset(g, n, &at))
         return err_set(err, ST_INTERNAL, "node \"%s\": a view of a split Transpose's result",
                        n->name);
@@ -400,10 +405,10 @@ static Status build_plan(const Graph *g, bool in_place, bool attn_views, MemPlan
 
 /* In-place execution merges lifetimes, which usually shrinks the peak but
  * can make the packing worse: both plans are made, the smaller kept. */
-Status memplan_build(const Graph *g, bool attention_views, MemPlan *plan, Error *err) {
+Status memplan_build(const Graph *g, bool lowered, MemPlan *plan, Error *err) {
   MemPlan other = {0};
-  Status st = build_plan(g, true, attention_views, plan, err);
-  if (st == ST_OK) st = build_plan(g, false, attention_views, &other, err);
+  Status st = build_plan(g, true, lowered, plan, err);
+  if (st == ST_OK) st = build_plan(g, false, lowered, &other, err);
   if (st != ST_OK) {
     memplan_free(plan);
     memplan_free(&other);

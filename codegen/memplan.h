@@ -10,7 +10,8 @@
  * blocks), and the alias extends the storage's lifetime.  Offsets are assigned greedily, largest buffer first,
  * at the lowest 64-byte-aligned offset that does not overlap any already
  * placed buffer whose lifetime intersects.  A node whose reference kernel
- * needs scratch memory (ops_scratch_bytes, ops/ops.h) also gets a region
+ * or lowered kernel needs scratch memory (ops_scratch_bytes, ops/ops.h;
+ * cg_lowered_scratch_bytes, lower.h) also gets a region
  * live during that node only, placed and counted like a buffer, so the
  * generated code never allocates.  The lower bound reported is the peak of
  * simultaneously live bytes.
@@ -62,10 +63,12 @@ bool memplan_is_view(const Node *n);
  * mv_map_contiguous), with *bytes the block's start in input 0. */
 bool memplan_view_offset(const Node *n, size_t *bytes);
 
-/* g must be compacted (ids dense) and static.  attention_views: head split
- * and merge Transposes become views that the attention lowering reads and
- * writes in place (false when no specialized lowering runs). */
-Status memplan_build(const Graph *g, bool attention_views, MemPlan *plan, Error *err);
+/* g must be compacted (ids dense) and static.  lowered: the specialized
+ * lowerings run (false with reference kernels only), so head split and
+ * merge Transposes become views that the attention lowering reads and
+ * writes in place, and a node's scratch covers its lowering's need too
+ * (cg_lowered_scratch_bytes: Winograd convs). */
+Status memplan_build(const Graph *g, bool lowered, MemPlan *plan, Error *err);
 void memplan_free(MemPlan *plan);
 void memplan_print(const Graph *g, const MemPlan *plan, FILE *out);
 

@@ -15,6 +15,9 @@
  *                     channels through a padded channels-last stack copy
  *                     of the plane or of a band of its rows
  *   conv_plane.c      GlobalAveragePool, GlobalMaxPool, BatchNormalization
+ *   conv_winograd.c   stride-1 3x3 Conv with >= 32 channels per group as
+ *                     Winograd F(4x4, 3x3): transforms around a batched
+ *                     GEMM, in a workspace region reserved for the node
  *
  * Borders: per output row / column the range of kernel taps that land
  * inside the input is precomputed (cv_axis_ranges) into small constant
@@ -76,6 +79,25 @@ Status cv_emit_direct(CgCtx *c, const CvConv *cv, const float *wt, const float *
                       LLVMValueRef x, LLVMValueRef y, Error *err);
 Status cv_emit_pointwise(CgCtx *c, const CvConv *cv, const float *wt, const float *bias,
                          LLVMValueRef x, LLVMValueRef y, Error *err);
+
+/* The Winograd form chosen for a conv (conv_winograd.c). */
+typedef struct CvWino {
+  int m, a;                   /* output tile m x m, input tile a x a (a = m + 2) */
+  int64_t th, tw, t;          /* tile rows and columns per image; tiles in all */
+  int64_t v_floats, m_floats; /* transformed inputs and products */
+  size_t bytes;               /* the workspace region both take */
+} CvWino;
+
+/* Whether cv runs as Winograd (a decision from the shapes alone, so that
+ * memory planning and lowering agree), and in which form. */
+bool cv_winograd_fits(const CvConv *cv, CvWino *w);
+/* Bytes of workspace the lowering of Conv / FusedConv node n needs (0
+ * when it needs none): memplan.c reserves them (CgCtx.scratch). */
+size_t cv_conv_scratch_bytes(const Node *n);
+/* scratch: at least w->bytes of workspace, 64-byte aligned. */
+Status cv_emit_winograd(CgCtx *c, const CvConv *cv, const CvWino *w, const float *wt,
+                        const float *bias, LLVMValueRef x, LLVMValueRef y, LLVMValueRef scratch,
+                        Error *err);
 
 /* Depthwise Conv with channel multiplier 1, vectors over channels
  * (conv_depthwise_blocked.c); _fits says whether it applies. */

@@ -16,29 +16,46 @@ static bool is_f32_const(const Value *v, int rank) {
   return v && v->dtype == DT_FLOAT32 && v->data && v->rank == rank && ir_value_is_static(v);
 }
 
+/* The geometry of a 2-D float32 Conv / FusedConv with constant weights
+ * (and bias); false when the emitters do not cover it. */
+static bool read_conv(const Node *n, CvConv *cv) {
+  if (n->num_inputs < 2 || n->num_outputs < 1 || !n->inputs[0] || !n->outputs[0]) return false;
+  const Value *w = n->inputs[1];
+  const Value *b = n->num_inputs > 2 ? n->inputs[2] : NULL;
+  if (!is_f32_const(w, 4) || (b && !is_f32_const(b, 1))) return false;
+  if (!cv_read_window(n, n->inputs[0], n->outputs[0], w->dims[2], w->dims[3], cv)) return false;
+  int64_t group = ir_attr_int(n, "group", 1);
+  if (group < 1 || cv->c % group || cv->oc % group) return false;
+  cv->group = group;
+  cv->cin_g = cv->c / group;
+  cv->cout_g = cv->oc / group;
+  return w->dims[0] == cv->oc && w->dims[1] == cv->cin_g && (!b || b->dims[0] == cv->oc);
+}
+
+size_t cv_conv_scratch_bytes(const Node *n) {
+  CvConv cv;
+  CvWino w;
+  if (!read_conv(n, &cv) || !cv_winograd_fits(&cv, &w)) return 0;
+  return w.bytes;
+}
+
 Status cv_lower_conv_node(CgCtx *c, const Node *n, LLVMValueRef const in[],
                           LLVMValueRef const out[], const CvEpilogue *epi, bool *handled,
                           Error *err) {
   *handled = false;
-  if (n->num_inputs < 2 || n->num_outputs < 1 || !n->inputs[0] || !n->outputs[0]) return ST_OK;
-  const Value *w = n->inputs[1];
-  const Value *b = n->num_inputs > 2 ? n->inputs[2] : NULL;
-  if (!is_f32_const(w, 4) || (b && !is_f32_const(b, 1))) return ST_OK;
   CvConv cv;
-  if (!cv_read_window(n, n->inputs[0], n->outputs[0], w->dims[2], w->dims[3], &cv)) return ST_OK;
-  int64_t group = ir_attr_int(n, "group", 1);
-  if (group < 1 || cv.c % group || cv.oc % group) return ST_OK;
-  cv.group = group;
-  cv.cin_g = cv.c / group;
-  cv.cout_g = cv.oc / group;
+  if (!read_conv(n, &cv)) return ST_OK;
   cv.epi = epi;
-  if (w->dims[0] != cv.oc || w->dims[1] != cv.cin_g || (b && b->dims[0] != cv.oc)) return ST_OK;
-  const float *bias = b ? b->data : NULL;
+  const float *wt = n->inputs[1]->data;
+  const float *bias = n->num_inputs > 2 && n->inputs[2] ? n->inputs[2]->data : NULL;
   *handled = true;
-  if (cv.cin_g == 1 && group > 1 && cv_depthwise_blocked_fits(c, &cv))
-    return cv_emit_depthwise_blocked(c, &cv, w->data, bias, in[0], out[0], err);
-  if (cv.cin_g == 1 && group > 1)
-    return cv_emit_window(c, &cv, CV_WIN_CONV, false, w->data, bias, in[0], out[0], err);
+  CvWino wg;
+  if (cv_winograd_fits(&cv, &wg) && c->scratch && c->scratch_bytes >= wg.bytes)
+    return cv_emit_winograd(c, &cv, &wg, wt, bias, in[0], out[0], c->scratch, err);
+  if (cv.cin_g == 1 && cv.group > 1 && cv_depthwise_blocked_fits(c, &cv))
+    return cv_emit_depthwise_blocked(c, &cv, wt, bias, in[0], out[0], err);
+  if (cv.cin_g == 1 && cv.group > 1)
+    return cv_emit_window(c, &cv, CV_WIN_CONV, false, wt, bias, in[0], out[0], err);
   /* Small planes (Next-ViT's and ResNet's 7x7 and 14x14 stages) fill the
    * pointwise kernel's pixel vectors badly (49 pixels in four 16-lane
    * vectors); the direct kernel vectorizes over output channels instead.
@@ -52,8 +69,8 @@ Status cv_lower_conv_node(CgCtx *c, const Node *n, LLVMValueRef const in[],
                      cv.cin_g >= 256;
   if (cv.kh == 1 && cv.kw == 1 && cv.sh == 1 && cv.sw == 1 && !cv.pt && !cv.pl && !cv.pb &&
       !cv.pr && cv.oh == cv.h && cv.ow == cv.w && !small_plane)
-    return cv_emit_pointwise(c, &cv, w->data, bias, in[0], out[0], err);
-  return cv_emit_direct(c, &cv, w->data, bias, in[0], out[0], err);
+    return cv_emit_pointwise(c, &cv, wt, bias, in[0], out[0], err);
+  return cv_emit_direct(c, &cv, wt, bias, in[0], out[0], err);
 }
 
 Status cg_lower_conv(CgCtx *c, const Node *n, LLVMValueRef const in[], LLVMValueRef const out[],

@@ -217,7 +217,8 @@ static const char *conv_tag(const FcCase *fc) {
   return "onnxc.conv.direct";
 }
 
-static void run_case(const FcCase *fc, int act, int res) {
+/* run_case with the kernel the shape must get. */
+static void run_case_tag(const FcCase *fc, int act, int res, const char *tag) {
   Graph *g = build_conv_chain(fc, act, res, false);
   char what[200];
   snprintf(what, sizeof what, "Conv n%lld %lldx%lldx%lld -> %lld k%lld s%lld p%lld g%lld%s "
@@ -230,7 +231,7 @@ static void run_case(const FcCase *fc, int act, int res) {
   if (act == ACT_NONE && res == RES_NONE) {
     /* Nothing to fuse: BN folds into a plain Conv, which must still work. */
     if (f || count != 1) fail_msg("%s: expected one plain Conv, got %d nodes", what, count);
-    check(g, conv_tag(fc), true, 4e-6 * (double)(fc->cin / fc->group * fc->k * fc->k) + 1e-5,
+    check(g, tag, true, 4e-6 * (double)(fc->cin / fc->group * fc->k * fc->k) + 1e-5,
           what);
     ir_graph_free(g);
     return;
@@ -244,8 +245,12 @@ static void run_case(const FcCase *fc, int act, int res) {
   if (has_r && act != ACT_NONE && ir_attr_int(f, "residual_first", 0) != (res == RES_FIRST))
     fail_msg("%s: residual_first %lld", what, (long long)ir_attr_int(f, "residual_first", 0));
   double k = (double)(fc->cin / fc->group * fc->k * fc->k);
-  check(g, conv_tag(fc), true, 4e-6 * k + 1e-5, what);
+  check(g, tag, true, 4e-6 * k + 1e-5, what);
   ir_graph_free(g);
+}
+
+static void run_case(const FcCase *fc, int act, int res) {
+  run_case_tag(fc, act, res, conv_tag(fc));
 }
 
 /* Direct 3x3, strided 3x3, 1x1 GEMM path, depthwise 3x3 / strided, all
@@ -271,8 +276,9 @@ static void test_fused_conv_kernels(void **state) {
   (void)state;
   static const int acts[] = {ACT_GELU, ACT_HSWISH, ACT_SILU, ACT_RELU};
   for (int s = 0; s < NSHAPES; s++) run_case(&shapes[s], acts[s % 4], s % 2 ? RES_FIRST : RES_LAST);
-  /* A ResNet-like block with enough channels for full vector blocks. */
-  FcCase big = {1, 32, 64, 14, 14, 3, 1, 1, 1, false};
+  /* A ResNet-like block with enough channels for full vector blocks (24
+   * inputs: with 32, the 3x3 conv runs as Winograd). */
+  FcCase big = {1, 24, 64, 14, 14, 3, 1, 1, 1, false};
   run_case(&big, ACT_RELU, RES_LAST);
   FcCase pw = {1, 64, 40, 13, 13, 1, 1, 0, 1, false};
   run_case(&pw, ACT_RELU6, RES_NONE);
@@ -295,6 +301,34 @@ static void test_fused_conv_kernels(void **state) {
   /* Channel multiplier 2: the row kernel, its per-row epilogue buffer. */
   FcCase dw_mult = {1, 8, 16, 20, 30, 3, 1, 1, 8, true};
   run_case(&dw_mult, ACT_GELU, RES_LAST);
+}
+
+/* Stride-1 3x3 convs as Winograd F(4x4) (conv_winograd.c): tiles that
+ * overhang the output's bottom rows and right columns, pad 0 (a valid
+ * conv) and batch 2 (tiles of two images in one product), groups, tile
+ * rows wider than a vector, every epilogue shape.  The error bound is the
+ * direct kernel's. */
+static void test_fused_conv_winograd(void **state) {
+  (void)state;
+  static const struct {
+    FcCase fc;
+    int act, res;
+    bool winograd;
+  } cases[] = {
+      {{2, 48, 40, 18, 20, 3, 1, 0, 1, true}, ACT_GELU, RES_FIRST, true}, /* valid, batch 2 */
+      {{1, 40, 48, 29, 27, 3, 1, 1, 1, false}, ACT_SILU, RES_LAST, true}, /* ragged */
+      {{1, 32, 48, 20, 70, 3, 1, 1, 1, true}, ACT_RELU, RES_NONE, true},  /* 18 tiles a row */
+      {{1, 64, 64, 56, 56, 3, 1, 1, 2, true}, ACT_HSWISH, RES_LAST, true}, /* 2 groups */
+      {{2, 64, 48, 20, 22, 3, 1, 1, 1, true}, ACT_NONE, RES_FIRST, true},
+      {{1, 32, 48, 20, 70, 3, 1, 1, 1, false}, ACT_NONE, RES_NONE, true}, /* plain Conv */
+      /* Where the estimate favours the direct kernel: few channels per
+       * group, and a small plane whose filters would dominate. */
+      {{1, 64, 64, 14, 14, 3, 1, 1, 4, true}, ACT_RELU, RES_NONE, false},
+      {{1, 48, 64, 14, 14, 3, 1, 1, 1, true}, ACT_TANH, RES_LAST, false},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+    run_case_tag(&cases[i].fc, cases[i].act, cases[i].res,
+                 cases[i].winograd ? "onnxc.conv.wino_in" : conv_tag(&cases[i].fc));
 }
 
 /* A FusedConv the conv lowering does not cover (weights are a graph
@@ -348,6 +382,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fused_conv_all_epilogues),
       cmocka_unit_test(test_fused_conv_kernels),
+      cmocka_unit_test(test_fused_conv_winograd),
       cmocka_unit_test(test_fused_conv_fallback),
       cmocka_unit_test(test_silu),
   };

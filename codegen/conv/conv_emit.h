@@ -84,7 +84,8 @@ Status cv_emit_pointwise(CgCtx *c, const CvConv *cv, const float *wt, const floa
 typedef struct CvWino {
   int m, a;                   /* output tile m x m, input tile a x a (a = m + 2) */
   int64_t th, tw, t;          /* tile rows and columns per image; tiles in all */
-  int64_t v_floats, m_floats; /* transformed inputs and products */
+  int64_t br, tb, blocks;     /* a block: br tile rows of one image, tb = br * tw tiles */
+  int64_t v_floats, m_floats; /* a block's transformed inputs and products */
   size_t bytes;               /* the workspace region both take */
 } CvWino;
 

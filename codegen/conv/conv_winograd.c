@@ -68,14 +68,29 @@ static double at(int i, int j) { return AT4[i][j]; }
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/* Blocks of tile rows keep a block's transformed inputs and products
+ * (a^2 (C + OC) floats per tile) near this size, so that they stay in L2
+ * between the kernels instead of streaming through memory (Next-ViT-S's
+ * 112 x 112 stem: 11 MB whole); but at least 64 tiles, 4 vectors wide for
+ * the products. */
+#define WINO_BLOCK_BYTES ((int64_t)768 << 10)
+
 static void geometry(const CvConv *cv, int m, CvWino *w) {
   w->m = m;
   w->a = m + 2;
   w->th = cdiv(cv->oh, m);
   w->tw = cdiv(cv->ow, m);
   w->t = cv->n * w->th * w->tw;
-  w->v_floats = (int64_t)w->a * w->a * cv->c * w->t;
-  w->m_floats = (int64_t)w->a * w->a * cv->oc * w->t;
+  int64_t per_row = (int64_t)w->a * w->a * (cv->c + cv->oc) * w->tw * 4;
+  w->br = WINO_BLOCK_BYTES / per_row;
+  if (w->br < cdiv(64, w->tw)) w->br = cdiv(64, w->tw);
+  if (w->br > w->th) w->br = w->th;
+  /* Even blocks: the last one's surplus rows are computed and dropped. */
+  w->br = cdiv(w->th, cdiv(w->th, w->br));
+  w->tb = w->br * w->tw;
+  w->blocks = cv->n * cdiv(w->th, w->br);
+  w->v_floats = (int64_t)w->a * w->a * cv->c * w->tb;
+  w->m_floats = (int64_t)w->a * w->a * cv->oc * w->tb;
   /* M starts on a 64-byte boundary. */
   w->bytes = (size_t)(cdiv(w->v_floats, 16) * 16 + w->m_floats) * sizeof(float);
 }
@@ -85,8 +100,11 @@ bool cv_winograd_fits(const CvConv *cv, CvWino *w) {
     return false;
   if (cv->pt > 2 || cv->pl > 2 || cv->pb > 2 || cv->pr > 2) return false;
   /* Few channels per group leave the transforms, not the products, as the
-   * work (stems on the 3-channel image, depthwise convs). */
-  if (cv->cin_g < 32 || cv->cout_g < 32) return false;
+   * work (stems on the 3-channel image, depthwise convs).  Few outputs
+   * are fine when the inputs are many: the input transform's cost is what
+   * cout amortizes, and the estimate below weighs it (HRFormer-T's 256 ->
+   * 18 channel conv: the direct kernel fills 18 of 24 lanes). */
+  if (cv->cin_g < 32 || cv->cout_g < 16) return false;
   /* Estimated single-core times (ns), measured on Zen 4: the direct kernel
    * runs at ~105 GFLOP/s; the products at ~110 on their 16-lane vectors
    * over tiles (so a 7 x 7 plane's 4 tiles of 4 x 4 waste 3/4 of them);
@@ -99,8 +117,9 @@ bool cv_winograd_fits(const CvConv *cv, CvWino *w) {
   double direct = 2.0 * 9.0 * (double)(cv->n * cv->oh * cv->ow) * pairs / 105.0;
   geometry(cv, 4, w);
   double aa = (double)w->a * w->a;
-  double cost = 2.0 * aa * (double)(cdiv(w->t, 16) * 16) * pairs / 110.0 + aa * pairs * 4.0 / 10.0 +
-                0.5 * (double)(w->v_floats + w->m_floats);
+  double tiles = (double)(w->blocks * cdiv(w->tb, 16) * 16);
+  double cost = 2.0 * aa * tiles * pairs / 110.0 + aa * pairs * 4.0 / 10.0 +
+                0.5 * aa * (double)(cv->c + cv->oc) * tiles;
   if (cost > 0.9 * direct) return false;
   /* Small products lose more to the GEMM's per-product overhead than the
    * estimate says: 32-channel groups of a 14 x 14 plane (16 tiles) ran
@@ -183,11 +202,18 @@ static void matrix(double (*f)(int, int), int rows, int cols, double *out) {
     for (int j = 0; j < cols; j++) out[i * cols + j] = f(i, j);
 }
 
-/* Kernel 1: units (image, input channel, tile row). */
+/* The block's image and first tile row, from the i64 pair at p. */
+static void block_of(CvB *cb, LLVMValueRef p, LLVMValueRef *img, LLVMValueRef *tr0) {
+  LLVMValueRef one = cv_i64(cb, 1);
+  *img = LLVMBuildLoad2(cb->b, cb->i64, p, "img");
+  *tr0 = LLVMBuildLoad2(cb->b, cb->i64, LLVMBuildInBoundsGEP2(cb->b, cb->i64, p, &one, 1, ""), "tr0");
+}
+
+/* Kernel 1: units (input channel, tile row of the block). */
 static void emit_input_transform(CgCtx *c, const CvConv *cv, const CvWino *w, LLVMValueRef x,
-                                 LLVMValueRef v) {
+                                 LLVMValueRef v, LLVMValueRef blk) {
   CvB cb;
-  cv_begin(&cb, c, "conv.wino_in", 2);
+  cv_begin(&cb, c, "conv.wino_in", 3);
   cv_narrow_vectors(&cb, w->tw);
   int m = w->m, a = w->a, vf = cb.vf;
   int64_t chunks = cdiv(w->tw, vf);
@@ -200,60 +226,67 @@ static void emit_input_transform(CgCtx *c, const CvConv *cv, const CvWino *w, LL
   double btm[WINO_MAX_A * WINO_MAX_A];
   matrix(bt, a, a, btm);
   LLVMValueRef px = LLVMGetParam(cb.fn, 0), pv = LLVMGetParam(cb.fn, 1);
-  int64_t dims[3] = {cv->n, cv->c, w->th};
+  LLVMValueRef img, tr0;
+  block_of(&cb, LLVMGetParam(cb.fn, 2), &img, &tr0);
+  int64_t dims[2] = {cv->c, w->br};
   VlNest ns;
-  vl_nest_begin(c, cb.b, &ns, 3, dims, cb.lo, cb.hi);
-  LLVMValueRef img = vl_nest_level(c, cb.b, &ns);
+  vl_nest_begin(c, cb.b, &ns, 2, dims, cb.lo, cb.hi);
   LLVMValueRef ci = vl_nest_level(c, cb.b, &ns);
-  LLVMValueRef tr = vl_nest_level(c, cb.b, &ns);
+  LLVMValueRef trl = vl_nest_level(c, cb.b, &ns);
+  LLVMValueRef tr = cv_add(&cb, tr0, trl);
   LLVMValueRef plane = cv_gep(&cb, px, cv_mul(&cb, cv_add(&cb, cv_mul(&cb, img, cv->c), ci),
                                               cv->h * cv->w));
-  LLVMBuildMemSet(cb.b, rows, LLVMConstInt(LLVMInt8TypeInContext(c->ctx), 0, 0),
-                  cv_i64(&cb, a * wb * 4), 4);
+  LLVMValueRef zero8 = LLVMConstInt(LLVMInt8TypeInContext(c->ctx), 0, 0);
+  int64_t right = wb - cv->pl - cv->w; /* zeros right of the input row */
   for (int i = 0; i < a; i++) {
-    /* Input row tr * m + i - pt, when it exists. */
+    /* Input row tr * m + i - pt, when it exists; zeros otherwise. */
     LLVMValueRef r = cv_add(&cb, cv_mul(&cb, tr, m), cv_i64(&cb, i - cv->pt));
+    LLVMValueRef row = cv_gepc(&cb, rows, i * wb);
     VlIf f;
     vl_if_begin(c, cb.b, LLVMBuildICmp(cb.b, LLVMIntULT, r, cv_i64(&cb, cv->h), ""), &f);
-    LLVMBuildMemCpy(cb.b, cv_gepc(&cb, rows, i * wb + cv->pl), 4,
-                    cv_gep(&cb, plane, cv_mul(&cb, r, cv->w)), 4, cv_i64(&cb, cv->w * 4));
+    if (cv->pl) LLVMBuildMemSet(cb.b, row, zero8, cv_i64(&cb, cv->pl * 4), 4);
+    LLVMBuildMemCpy(cb.b, cv_gepc(&cb, row, cv->pl), 4, cv_gep(&cb, plane, cv_mul(&cb, r, cv->w)),
+                    4, cv_i64(&cb, cv->w * 4));
+    if (right) LLVMBuildMemSet(cb.b, cv_gepc(&cb, row, cv->pl + cv->w), zero8, cv_i64(&cb, right * 4), 4);
+    vl_if_else(c, cb.b, &f);
+    LLVMBuildMemSet(cb.b, row, zero8, cv_i64(&cb, wb * 4), 4);
     vl_if_end(c, cb.b, &f);
   }
-  LLVMValueRef trow = cv_mul(&cb, cv_add(&cb, cv_mul(&cb, img, w->th), tr), w->tw);
+  LLVMValueRef trow = cv_mul(&cb, trl, w->tw);
   for (int64_t k = 0; k < chunks; k++) {
     int lanes = (int)(w->tw - k * vf < vf ? w->tw - k * vf : vf);
-    LLVMValueRef d[WINO_MAX_A * WINO_MAX_A], t1[WINO_MAX_A * WINO_MAX_A];
+    /* Along each patch row first (h = d B), as soon as its columns are
+     * picked, then down the columns (V = B^T h): 36 values live between
+     * the passes, not 72. */
+    LLVMValueRef h[WINO_MAX_A * WINO_MAX_A];
     for (int i = 0; i < a; i++) {
-      LLVMValueRef rv[8];
+      LLVMValueRef rv[8], d[WINO_MAX_A];
       for (int q = 0; q < nvec; q++) {
         rv[q] = LLVMBuildLoad2(cb.b, cb.vty, cv_gepc(&cb, rows, i * wb + m * k * vf + q * vf), "");
         LLVMSetAlignment(rv[q], 4);
       }
-      for (int j = 0; j < a; j++) d[i * a + j] = pick(&cb, rv, nvec, j, m);
+      for (int j = 0; j < a; j++) d[j] = pick(&cb, rv, nvec, j, m);
+      for (int l = 0; l < a; l++) h[i * a + l] = lin(&cb, btm + l * a, 1, d, a);
     }
-    /* t1 = B^T d (down the columns), then V = t1 B (along the rows). */
-    LLVMValueRef col[WINO_MAX_A];
-    for (int r = 0; r < a; r++)
-      for (int j = 0; j < a; j++) {
-        for (int i = 0; i < a; i++) col[i] = d[i * a + j];
-        t1[r * a + j] = lin(&cb, btm + r * a, 1, col, a);
-      }
     LLVMValueRef base = cv_add(&cb, trow, cv_i64(&cb, k * vf));
-    for (int r = 0; r < a; r++)
-      for (int l = 0; l < a; l++) {
-        LLVMValueRef val = lin(&cb, btm + l * a, 1, t1 + r * a, a);
+    LLVMValueRef col[WINO_MAX_A];
+    for (int l = 0; l < a; l++) {
+      for (int i = 0; i < a; i++) col[i] = h[i * a + l];
+      for (int r = 0; r < a; r++) {
+        LLVMValueRef val = lin(&cb, btm + r * a, 1, col, a);
         int64_t xi = (int64_t)r * a + l;
-        LLVMValueRef p = cv_gep(&cb, pv, cv_add(&cb, cv_mul(&cb, ci, w->t),
-                                                  cv_add(&cb, base, cv_i64(&cb, xi * cv->c * w->t))));
+        LLVMValueRef p = cv_gep(&cb, pv, cv_add(&cb, cv_mul(&cb, ci, w->tb),
+                                                  cv_add(&cb, base, cv_i64(&cb, xi * cv->c * w->tb))));
         if (lanes < vf) cv_store_masked(&cb, val, p, lanes);
         else cv_store(&cb, val, p);
       }
+    }
   }
   vl_nest_end(c, cb.b, &ns);
   cv_end(&cb);
-  LLVMValueRef args[2] = {x, v};
+  LLVMValueRef args[3] = {x, v, blk};
   double n_out = (double)w->v_floats;
-  cv_call(&cb, args, 2, vl_nest_units(3, dims),
+  cv_call(&cb, args, 3, vl_nest_units(2, dims),
           cg_cost_ns(c, 4.0 * n_out, 4.0 * (n_out + (double)(cv->n * cv->c * cv->h * cv->w))));
 }
 
@@ -264,11 +297,11 @@ static Status emit_products(CgCtx *c, const CvConv *cv, const CvWino *w, const f
   int64_t aa = (int64_t)a * a, cig = cv->cin_g, cog = cv->cout_g, grp = cv->group;
   GemmPlan p = {.alpha = 1.0f, .beta = 1.0f};
   p.m = cog;
-  p.n = w->t;
+  p.n = w->tb;
   p.k = cig;
   p.lda = cig;
-  p.ldb = w->t;
-  p.ldc = w->t;
+  p.ldb = w->tb;
+  p.ldc = w->tb;
   p.batches = aa * grp;
   gemm_choose_tile(c->vf32, p.m, p.n, p.k, &p.t);
   size_t nu = (size_t)(aa * cv->oc * cig);
@@ -298,7 +331,7 @@ static Status emit_products(CgCtx *c, const CvConv *cv, const CvWino *w, const f
   for (int64_t b = 0; b < p.batches; b++) {
     int64_t xi = b / grp, gi = b % grp;
     tab[b] = b * cog * cig;
-    tab[p.batches + b] = (xi * cv->c + gi * cig) * w->t;
+    tab[p.batches + b] = (xi * cv->c + gi * cig) * w->tb;
   }
   p.a_off = tab;
   p.b_off = tab + p.batches;
@@ -326,10 +359,11 @@ static LLVMValueRef interleave(CvB *cb, LLVMValueRef const y[]) {
 /* Kernel 3: units (image, output channel, tile row). */
 static Status emit_output_transform(CgCtx *c, const CvConv *cv, const CvWino *w,
                                     const float *bias, LLVMValueRef mm, LLVMValueRef y,
-                                    Error *err) {
+                                    LLVMValueRef blk, Error *err) {
   CvB cb;
-  /* Parameters (M, Y [, R]): the epilogue finds Y and R at 1 and 2. */
-  cv_begin(&cb, c, "conv.wino_out", cv_epi_nptr(cv));
+  /* Parameters (M, Y [, R], block): the epilogue finds Y and R at 1 and 2. */
+  int nptr = cv_epi_nptr(cv);
+  cv_begin(&cb, c, "conv.wino_out", nptr + 1);
   cv_narrow_vectors(&cb, w->tw);
   int m = w->m, a = w->a, vf = cb.vf;
   int64_t chunks = cdiv(w->tw, vf);
@@ -345,14 +379,16 @@ static Status emit_output_transform(CgCtx *c, const CvConv *cv, const CvWino *w,
   double atm[WINO_MAX_A * WINO_MAX_A];
   matrix(at, m, a, atm);
   LLVMValueRef pm = LLVMGetParam(cb.fn, 0), py = LLVMGetParam(cb.fn, 1);
-  int64_t dims[3] = {cv->n, cv->oc, w->th};
+  LLVMValueRef img, tr0;
+  block_of(&cb, LLVMGetParam(cb.fn, (unsigned)nptr), &img, &tr0);
+  int64_t dims[2] = {cv->oc, w->br};
   VlNest ns;
-  vl_nest_begin(c, cb.b, &ns, 3, dims, cb.lo, cb.hi);
-  LLVMValueRef img = vl_nest_level(c, cb.b, &ns);
+  vl_nest_begin(c, cb.b, &ns, 2, dims, cb.lo, cb.hi);
   LLVMValueRef co = vl_nest_level(c, cb.b, &ns);
-  LLVMValueRef tr = vl_nest_level(c, cb.b, &ns);
+  LLVMValueRef trl = vl_nest_level(c, cb.b, &ns);
+  LLVMValueRef tr = cv_add(&cb, tr0, trl);
   LLVMValueRef bv = cv_splat(&cb, cv_load(&cb, cv_gep(&cb, bp, co)), vf);
-  LLVMValueRef trow = cv_mul(&cb, cv_add(&cb, cv_mul(&cb, img, w->th), tr), w->tw);
+  LLVMValueRef trow = cv_mul(&cb, trl, w->tw);
   LLVMValueRef yplane =
       cv_gep(&cb, py, cv_mul(&cb, cv_add(&cb, cv_mul(&cb, img, cv->oc), co), cv->oh * cv->ow));
   for (int64_t k = 0; k < chunks; k++) {
@@ -360,8 +396,8 @@ static Status emit_output_transform(CgCtx *c, const CvConv *cv, const CvWino *w,
     LLVMValueRef base = cv_add(&cb, trow, cv_i64(&cb, k * vf));
     LLVMValueRef mv[WINO_MAX_A * WINO_MAX_A], t1[WINO_MAX_A * WINO_MAX_A];
     for (int xi = 0; xi < a * a; xi++) {
-      LLVMValueRef p = cv_gep(&cb, pm, cv_add(&cb, cv_mul(&cb, co, w->t),
-                                                cv_add(&cb, base, cv_i64(&cb, xi * cv->oc * w->t))));
+      LLVMValueRef p = cv_gep(&cb, pm, cv_add(&cb, cv_mul(&cb, co, w->tb),
+                                                cv_add(&cb, base, cv_i64(&cb, xi * cv->oc * w->tb))));
       mv[xi] = lanes < vf ? cv_load_masked(&cb, p, lanes, LLVMConstNull(cb.vty))
                           : LLVMBuildLoad2(cb.b, cb.vty, p, "");
       if (lanes == vf) LLVMSetAlignment(mv[xi], 4);
@@ -380,8 +416,9 @@ static Status emit_output_transform(CgCtx *c, const CvConv *cv, const CvWino *w,
       LLVMValueRef oh = cv_add(&cb, cv_mul(&cb, tr, m), cv_i64(&cb, r));
       int64_t x0 = (int64_t)m * k * vf;
       int count = (int)(cv->ow - x0 < (int64_t)m * lanes ? cv->ow - x0 : (int64_t)m * lanes);
-      /* Only the last tile row can reach past the output. */
-      bool ragged = w->th * m > cv->oh && r >= cv->oh - (w->th - 1) * m;
+      /* Only the last tile row, or one past it in an even block, can
+       * reach past the output. */
+      bool ragged = w->blocks * w->br > cv->n * w->th || r >= cv->oh - (w->th - 1) * m;
       VlIf f;
       if (ragged)
         vl_if_begin(c, cb.b, LLVMBuildICmp(cb.b, LLVMIntSLT, oh, cv_i64(&cb, cv->oh), ""), &f);
@@ -392,10 +429,11 @@ static Status emit_output_transform(CgCtx *c, const CvConv *cv, const CvWino *w,
   }
   vl_nest_end(c, cb.b, &ns);
   cv_end(&cb);
-  LLVMValueRef args[3];
+  LLVMValueRef args[4];
   int nargs = cv_epi_args(cv, mm, y, args);
+  args[nargs++] = blk;
   double n_in = (double)w->m_floats;
-  cv_call(&cb, args, nargs, vl_nest_units(3, dims),
+  cv_call(&cb, args, nargs, vl_nest_units(2, dims),
           cg_cost_ns(c, 3.0 * n_in, 4.0 * (n_in + (double)(cv->n * cv->oc * cv->oh * cv->ow))));
   return ST_OK;
 }
@@ -403,12 +441,28 @@ static Status emit_output_transform(CgCtx *c, const CvConv *cv, const CvWino *w,
 Status cv_emit_winograd(CgCtx *c, const CvConv *cv, const CvWino *w, const float *wt,
                         const float *bias, LLVMValueRef x, LLVMValueRef y, LLVMValueRef scratch,
                         Error *err) {
-  LLVMTypeRef f32 = LLVMFloatTypeInContext(c->ctx);
-  LLVMValueRef mofs = LLVMConstInt(LLVMInt64TypeInContext(c->ctx),
-                                   (unsigned long long)(cdiv(w->v_floats, 16) * 16), 0);
+  LLVMTypeRef f32 = LLVMFloatTypeInContext(c->ctx), i64 = LLVMInt64TypeInContext(c->ctx);
+  LLVMValueRef mofs = LLVMConstInt(i64, (unsigned long long)(cdiv(w->v_floats, 16) * 16), 0);
   LLVMValueRef v = scratch;
   LLVMValueRef mm = LLVMBuildInBoundsGEP2(c->b, f32, scratch, &mofs, 1, "wino_m");
-  emit_input_transform(c, cv, w, x, v);
-  TRY(emit_products(c, cv, w, wt, v, mm, err));
-  return emit_output_transform(c, cv, w, bias, mm, y, err);
+  /* The blocks as (image, first tile row) pairs; the run body loops over
+   * them, each block through all three kernels. */
+  int64_t per_img = cdiv(w->th, w->br);
+  int64_t *tab = malloc((size_t)w->blocks * 2 * sizeof *tab);
+  if (!tab) return err_set(err, ST_NOMEM, "out of memory for Winograd blocks");
+  for (int64_t b = 0; b < w->blocks; b++) {
+    tab[2 * b] = b / per_img;
+    tab[2 * b + 1] = b % per_img * w->br;
+  }
+  LLVMValueRef blocks = cg_const_blob(c, tab, (size_t)w->blocks * 2 * sizeof *tab, "conv.wino_blocks");
+  free(tab);
+  VlLoop lp;
+  LLVMValueRef bi = vl_loop_begin(c, c->b, vl_i64(c, 0), vl_i64(c, w->blocks), 1, &lp);
+  LLVMValueRef at2 = LLVMBuildNSWMul(c->b, bi, vl_i64(c, 2), "");
+  LLVMValueRef blk = LLVMBuildInBoundsGEP2(c->b, i64, blocks, &at2, 1, "wino_block");
+  emit_input_transform(c, cv, w, x, v, blk);
+  Status st = emit_products(c, cv, w, wt, v, mm, err);
+  if (st == ST_OK) st = emit_output_transform(c, cv, w, bias, mm, y, blk, err);
+  vl_loop_end(c, c->b, &lp);
+  return st;
 }

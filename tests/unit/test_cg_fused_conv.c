@@ -305,9 +305,9 @@ static void test_fused_conv_kernels(void **state) {
 
 /* Stride-1 3x3 convs as Winograd F(4x4) (conv_winograd.c): tiles that
  * overhang the output's bottom rows and right columns, pad 0 (a valid
- * conv) and batch 2 (tiles of two images in one product), groups, tile
- * rows wider than a vector, every epilogue shape.  The error bound is the
- * direct kernel's. */
+ * conv), batch 2, groups, tile rows wider than a vector, planes in
+ * several blocks of tile rows (the last one past the plane), every
+ * epilogue shape.  The error bound is the direct kernel's. */
 static void test_fused_conv_winograd(void **state) {
   (void)state;
   static const struct {
@@ -315,12 +315,15 @@ static void test_fused_conv_winograd(void **state) {
     int act, res;
     bool winograd;
   } cases[] = {
-      {{2, 48, 40, 18, 20, 3, 1, 0, 1, true}, ACT_GELU, RES_FIRST, true}, /* valid, batch 2 */
+      {{2, 48, 40, 26, 28, 3, 1, 0, 1, true}, ACT_GELU, RES_FIRST, true}, /* valid, batch 2 */
       {{1, 40, 48, 29, 27, 3, 1, 1, 1, false}, ACT_SILU, RES_LAST, true}, /* ragged */
-      {{1, 32, 48, 20, 70, 3, 1, 1, 1, true}, ACT_RELU, RES_NONE, true},  /* 18 tiles a row */
-      {{1, 64, 64, 56, 56, 3, 1, 1, 2, true}, ACT_HSWISH, RES_LAST, true}, /* 2 groups */
+      {{1, 32, 48, 24, 70, 3, 1, 1, 1, true}, ACT_RELU, RES_NONE, true},  /* 18 tiles a row */
+      /* 2 groups; 3 blocks of 5 tile rows for 14 */
+      {{1, 64, 64, 56, 56, 3, 1, 1, 2, true}, ACT_HSWISH, RES_LAST, true},
       {{2, 64, 48, 20, 22, 3, 1, 1, 1, true}, ACT_NONE, RES_FIRST, true},
-      {{1, 32, 48, 20, 70, 3, 1, 1, 1, false}, ACT_NONE, RES_NONE, true}, /* plain Conv */
+      {{1, 32, 48, 32, 72, 3, 1, 1, 1, false}, ACT_NONE, RES_NONE, true}, /* plain Conv */
+      /* Few outputs, many inputs (HRFormer-T's 256 -> 18 channels) */
+      {{1, 128, 18, 56, 56, 3, 1, 1, 1, true}, ACT_RELU, RES_NONE, true},
       /* Where the estimate favours the direct kernel: few channels per
        * group, and a small plane whose filters would dominate. */
       {{1, 64, 64, 14, 14, 3, 1, 1, 4, true}, ACT_RELU, RES_NONE, false},

@@ -63,8 +63,11 @@ static double bt(int i, int j) { return BT4[i][j]; }
 static double gm(int i, int j) { return G4[i][j]; }
 static double at(int i, int j) { return AT4[i][j]; }
 
-/* The largest workspace region one conv may take (V and M together). */
+/* The largest workspace region one conv may take (V and M together), and
+ * the largest transformed filters (4x the direct kernel's) it may add to
+ * the object. */
 #define WINO_MAX_SCRATCH ((int64_t)256 << 20)
+#define WINO_MAX_FILTER_BYTES ((int64_t)64 << 20)
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -99,6 +102,10 @@ bool cv_winograd_fits(const CvConv *cv, CvWino *w) {
   if (cv->kh != 3 || cv->kw != 3 || cv->sh != 1 || cv->sw != 1 || cv->dh != 1 || cv->dw != 1)
     return false;
   if (cv->pt > 2 || cv->pl > 2 || cv->pb > 2 || cv->pr > 2) return false;
+  /* Sizes whose products below cannot overflow (real convs are far
+   * smaller; the direct kernel takes anything else). */
+  const int64_t big = (int64_t)1 << 20;
+  if (cv->n > 1024 || cv->c > big || cv->oc > big || cv->oh > big || cv->ow > big) return false;
   /* Few channels per group leave the transforms, not the products, as the
    * work (stems on the 3-channel image, depthwise convs).  Few outputs
    * are fine when the inputs are many: the input transform's cost is what
@@ -124,7 +131,8 @@ bool cv_winograd_fits(const CvConv *cv, CvWino *w) {
   /* Small products lose more to the GEMM's per-product overhead than the
    * estimate says: 32-channel groups of a 14 x 14 plane (16 tiles) ran
    * 1.8x slower than the direct kernel, of a 28 x 28 plane 1.7x faster. */
-  if (cv->cin_g * cv->cout_g * w->t < 32768) return false;
+  if ((double)cv->cin_g * (double)cv->cout_g * (double)w->t < 32768) return false;
+  if (aa * pairs * 4.0 > (double)WINO_MAX_FILTER_BYTES) return false;
   return (int64_t)w->bytes <= WINO_MAX_SCRATCH;
 }
 

@@ -57,7 +57,7 @@ static const double G4[6][3] = {{1.0 / 4, 0, 0},
 static const double AT4[4][6] = {
     {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
 
-enum { WINO_MAX_A = 6 };
+enum { WINO_MAX_A = 6, WINO_MAX_SRC = 16 };
 
 static double bt(int i, int j) { return BT4[i][j]; }
 static double gm(int i, int j) { return G4[i][j]; }
@@ -77,6 +77,15 @@ static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
  * 112 x 112 stem: 11 MB whole); but at least 64 tiles, 4 vectors wide for
  * the products. */
 #define WINO_BLOCK_BYTES ((int64_t)768 << 10)
+
+/* Tile rows of tw tiles that one vf-lane vector holds in the transforms:
+ * the most that fit and divide the br rows of a block (groups of rows must
+ * not straddle two blocks); 1 when two rows do not fit. */
+static int64_t rows_per_vector(int64_t tw, int64_t br, int vf) {
+  int64_t r = vf / tw;
+  while (r > 1 && br % r) r--;
+  return r > 1 ? r : 1;
+}
 
 static void geometry(const CvConv *cv, int m, CvWino *w) {
   w->m = m;
@@ -158,21 +167,21 @@ static LLVMValueRef lin(CvB *cb, const double *coef, int stride, LLVMValueRef co
   return acc ? acc : LLVMConstNull(cb->vty);
 }
 
-/* Lane l = element start + l * s of the concatenation of vecs[0..nvec)
- * (vf lanes each), by a tree of two-source shuffles (one permute each):
- * the strided shuffle of one covering load legalizes into lane inserts,
- * and gathers cost ~25 cycles each on Zen 4. */
-static LLVMValueRef pick(CvB *cb, LLVMValueRef const vecs[], int nvec, int start, int s) {
+/* Lane l = element src[l] of the concatenation of vecs[0..nvec) (vf
+ * lanes each; src[l] < 0: undefined), by a tree of two-source shuffles
+ * (one permute each): a strided shuffle of one covering load legalizes
+ * into lane inserts, and gathers cost ~25 cycles each on Zen 4. */
+static LLVMValueRef pick_lanes(CvB *cb, LLVMValueRef const vecs[], int nvec, const int src[]) {
   int vf = cb->vf;
-  LLVMValueRef cur[8], mask[64];
-  bool has[8][64];
+  LLVMValueRef cur[WINO_MAX_SRC], mask[64];
+  bool has[WINO_MAX_SRC][64];
   int ncur = 0;
   for (int p = 0; p < nvec; p += 2) {
     bool any = false;
     for (int l = 0; l < vf; l++) {
-      int e = start + l * s, v = e / vf;
-      has[ncur][l] = v == p || v == p + 1;
-      mask[l] = has[ncur][l] ? LLVMConstInt(cb->i32, (unsigned)((v - p) * vf + e % vf), 0)
+      int v = src[l] < 0 ? -1 : src[l] / vf;
+      has[ncur][l] = v >= 0 && (v == p || v == p + 1);
+      mask[l] = has[ncur][l] ? LLVMConstInt(cb->i32, (unsigned)((v - p) * vf + src[l] % vf), 0)
                              : LLVMGetUndef(cb->i32);
       any |= has[ncur][l];
     }
@@ -181,6 +190,7 @@ static LLVMValueRef pick(CvB *cb, LLVMValueRef const vecs[], int nvec, int start
     cur[ncur++] = LLVMBuildShuffleVector(cb->b, vecs[p], second,
                                          LLVMConstVector(mask, (unsigned)vf), "");
   }
+  if (!ncur) return LLVMGetUndef(cb->vty);
   while (ncur > 1) {
     int next = 0;
     for (int k = 0; k < ncur; k += 2) {
@@ -217,36 +227,60 @@ static void block_of(CvB *cb, LLVMValueRef p, LLVMValueRef *img, LLVMValueRef *t
   *tr0 = LLVMBuildLoad2(cb->b, cb->i64, LLVMBuildInBoundsGEP2(cb->b, cb->i64, p, &one, 1, ""), "tr0");
 }
 
-/* Kernel 1: units (input channel, tile row of the block). */
+/* How the transform kernels lay tiles on lanes: rpv tile rows per vector
+ * when rows are short (14 x 14 planes: 4 rows of 4 tiles in 16 lanes),
+ * else chunks of vf tiles along one row. */
+typedef struct Lanes {
+  int64_t rpv, chunks;
+} Lanes;
+
+static Lanes lanes_of(CvB *cb, const CvWino *w) {
+  Lanes ln = {rows_per_vector(w->tw, w->br, cb->vf), 1};
+  if (ln.rpv == 1) {
+    cv_narrow_vectors(cb, w->tw);
+    ln.chunks = cdiv(w->tw, cb->vf);
+  }
+  return ln;
+}
+
+/* Valid lanes of chunk k. */
+static int chunk_lanes(const CvB *cb, const CvWino *w, const Lanes *ln, int64_t k) {
+  if (ln->rpv > 1) return (int)(ln->rpv * w->tw);
+  return (int)(w->tw - k * cb->vf < cb->vf ? w->tw - k * cb->vf : cb->vf);
+}
+
+/* Kernel 1: units (input channel, group of rpv tile rows of the block). */
 static void emit_input_transform(CgCtx *c, const CvConv *cv, const CvWino *w, LLVMValueRef x,
                                  LLVMValueRef v, LLVMValueRef blk) {
   CvB cb;
   cv_begin(&cb, c, "conv.wino_in", 3);
-  cv_narrow_vectors(&cb, w->tw);
+  Lanes ln = lanes_of(&cb, w);
   int m = w->m, a = w->a, vf = cb.vf;
-  int64_t chunks = cdiv(w->tw, vf);
-  /* A chunk's tiles read (vf - 1) * m + a columns: nvec whole vectors. */
-  int nvec = (int)cdiv((int64_t)(vf - 1) * m + a, vf);
-  /* Patch rows with the pads as zeros, wide enough for every chunk's
-   * vectors (and so for the input row at offset pl). */
-  int64_t wb = (int64_t)m * (chunks - 1) * vf + (int64_t)nvec * vf;
-  LLVMValueRef rows = cv_alloca(&cb, LLVMArrayType2(cb.f32, (uint64_t)(a * wb)));
+  /* Patch rows with the pads as zeros (m * rpv + 2 of them), nv vectors
+   * each: wide enough for every chunk's tiles and so for the input row at
+   * offset pl.  A chunk reads (vf - 1) * m + a columns along one row, or
+   * m * tw + 2 for each of its rpv rows. */
+  int nv = ln.rpv > 1 ? (int)cdiv((int64_t)m * w->tw + 2, vf)
+                      : (int)cdiv((int64_t)(vf - 1) * m + a, vf);
+  int64_t wb = (int64_t)m * (ln.chunks - 1) * vf + (int64_t)nv * vf;
+  int nrows = (int)(m * ln.rpv + 2);
+  LLVMValueRef rows = cv_alloca(&cb, LLVMArrayType2(cb.f32, (uint64_t)(nrows * wb)));
   double btm[WINO_MAX_A * WINO_MAX_A];
   matrix(bt, a, a, btm);
   LLVMValueRef px = LLVMGetParam(cb.fn, 0), pv = LLVMGetParam(cb.fn, 1);
   LLVMValueRef img, tr0;
   block_of(&cb, LLVMGetParam(cb.fn, 2), &img, &tr0);
-  int64_t dims[2] = {cv->c, w->br};
+  int64_t dims[2] = {cv->c, w->br / ln.rpv};
   VlNest ns;
   vl_nest_begin(c, cb.b, &ns, 2, dims, cb.lo, cb.hi);
   LLVMValueRef ci = vl_nest_level(c, cb.b, &ns);
-  LLVMValueRef trl = vl_nest_level(c, cb.b, &ns);
+  LLVMValueRef trl = cv_mul(&cb, vl_nest_level(c, cb.b, &ns), ln.rpv);
   LLVMValueRef tr = cv_add(&cb, tr0, trl);
   LLVMValueRef plane = cv_gep(&cb, px, cv_mul(&cb, cv_add(&cb, cv_mul(&cb, img, cv->c), ci),
                                               cv->h * cv->w));
   LLVMValueRef zero8 = LLVMConstInt(LLVMInt8TypeInContext(c->ctx), 0, 0);
   int64_t right = wb - cv->pl - cv->w; /* zeros right of the input row */
-  for (int i = 0; i < a; i++) {
+  for (int i = 0; i < nrows; i++) {
     /* Input row tr * m + i - pt, when it exists; zeros otherwise. */
     LLVMValueRef r = cv_add(&cb, cv_mul(&cb, tr, m), cv_i64(&cb, i - cv->pt));
     LLVMValueRef row = cv_gepc(&cb, rows, i * wb);
@@ -261,19 +295,30 @@ static void emit_input_transform(CgCtx *c, const CvConv *cv, const CvWino *w, LL
     vl_if_end(c, cb.b, &f);
   }
   LLVMValueRef trow = cv_mul(&cb, trl, w->tw);
-  for (int64_t k = 0; k < chunks; k++) {
-    int lanes = (int)(w->tw - k * vf < vf ? w->tw - k * vf : vf);
+  for (int64_t k = 0; k < ln.chunks; k++) {
+    int lanes = chunk_lanes(&cb, w, &ln, k);
     /* Along each patch row first (h = d B), as soon as its columns are
      * picked, then down the columns (V = B^T h): 36 values live between
      * the passes, not 72. */
     LLVMValueRef h[WINO_MAX_A * WINO_MAX_A];
     for (int i = 0; i < a; i++) {
-      LLVMValueRef rv[8], d[WINO_MAX_A];
-      for (int q = 0; q < nvec; q++) {
-        rv[q] = LLVMBuildLoad2(cb.b, cb.vty, cv_gepc(&cb, rows, i * wb + m * k * vf + q * vf), "");
-        LLVMSetAlignment(rv[q], 4);
+      LLVMValueRef rv[WINO_MAX_SRC], d[WINO_MAX_A];
+      int nsrc = (int)(ln.rpv * nv);
+      for (int sr = 0; sr < ln.rpv; sr++)
+        for (int q = 0; q < nv; q++) {
+          LLVMValueRef ld = LLVMBuildLoad2(
+              cb.b, cb.vty, cv_gepc(&cb, rows, (m * sr + i) * wb + m * k * vf + q * vf), "");
+          LLVMSetAlignment(ld, 4);
+          rv[sr * nv + q] = ld;
+        }
+      for (int j = 0; j < a; j++) {
+        int src[64];
+        for (int l = 0; l < vf; l++) {
+          int64_t sr = ln.rpv > 1 ? l / w->tw : 0, tc = ln.rpv > 1 ? l % w->tw : l;
+          src[l] = l < lanes ? (int)(sr * nv * vf + m * tc + j) : -1;
+        }
+        d[j] = pick_lanes(&cb, rv, nsrc, src);
       }
-      for (int j = 0; j < a; j++) d[j] = pick(&cb, rv, nvec, j, m);
       for (int l = 0; l < a; l++) h[i * a + l] = lin(&cb, btm + l * a, 1, d, a);
     }
     LLVMValueRef base = cv_add(&cb, trow, cv_i64(&cb, k * vf));
@@ -372,9 +417,8 @@ static Status emit_output_transform(CgCtx *c, const CvConv *cv, const CvWino *w,
   /* Parameters (M, Y [, R], block): the epilogue finds Y and R at 1 and 2. */
   int nptr = cv_epi_nptr(cv);
   cv_begin(&cb, c, "conv.wino_out", nptr + 1);
-  cv_narrow_vectors(&cb, w->tw);
+  Lanes ln = lanes_of(&cb, w);
   int m = w->m, a = w->a, vf = cb.vf;
-  int64_t chunks = cdiv(w->tw, vf);
   float *bz = calloc((size_t)cv->oc, sizeof *bz);
   if (!bz) {
     cv_end(&cb);
@@ -389,18 +433,18 @@ static Status emit_output_transform(CgCtx *c, const CvConv *cv, const CvWino *w,
   LLVMValueRef pm = LLVMGetParam(cb.fn, 0), py = LLVMGetParam(cb.fn, 1);
   LLVMValueRef img, tr0;
   block_of(&cb, LLVMGetParam(cb.fn, (unsigned)nptr), &img, &tr0);
-  int64_t dims[2] = {cv->oc, w->br};
+  int64_t dims[2] = {cv->oc, w->br / ln.rpv};
   VlNest ns;
   vl_nest_begin(c, cb.b, &ns, 2, dims, cb.lo, cb.hi);
   LLVMValueRef co = vl_nest_level(c, cb.b, &ns);
-  LLVMValueRef trl = vl_nest_level(c, cb.b, &ns);
+  LLVMValueRef trl = cv_mul(&cb, vl_nest_level(c, cb.b, &ns), ln.rpv);
   LLVMValueRef tr = cv_add(&cb, tr0, trl);
   LLVMValueRef bv = cv_splat(&cb, cv_load(&cb, cv_gep(&cb, bp, co)), vf);
   LLVMValueRef trow = cv_mul(&cb, trl, w->tw);
   LLVMValueRef yplane =
       cv_gep(&cb, py, cv_mul(&cb, cv_add(&cb, cv_mul(&cb, img, cv->oc), co), cv->oh * cv->ow));
-  for (int64_t k = 0; k < chunks; k++) {
-    int lanes = (int)(w->tw - k * vf < vf ? w->tw - k * vf : vf);
+  for (int64_t k = 0; k < ln.chunks; k++) {
+    int lanes = chunk_lanes(&cb, w, &ln, k);
     LLVMValueRef base = cv_add(&cb, trow, cv_i64(&cb, k * vf));
     LLVMValueRef mv[WINO_MAX_A * WINO_MAX_A], t1[WINO_MAX_A * WINO_MAX_A];
     for (int xi = 0; xi < a * a; xi++) {
@@ -421,18 +465,33 @@ static Status emit_output_transform(CgCtx *c, const CvConv *cv, const CvWino *w,
       LLVMValueRef yr[4];
       for (int q = 0; q < m; q++)
         yr[q] = LLVMBuildFAdd(cb.b, lin(&cb, atm + q * a, 1, t1 + r * a, a), bv, "");
-      LLVMValueRef oh = cv_add(&cb, cv_mul(&cb, tr, m), cv_i64(&cb, r));
-      int64_t x0 = (int64_t)m * k * vf;
-      int count = (int)(cv->ow - x0 < (int64_t)m * lanes ? cv->ow - x0 : (int64_t)m * lanes);
-      /* Only the last tile row, or one past it in an even block, can
-       * reach past the output. */
-      bool ragged = w->blocks * w->br > cv->n * w->th || r >= cv->oh - (w->th - 1) * m;
-      VlIf f;
-      if (ragged)
-        vl_if_begin(c, cb.b, LLVMBuildICmp(cb.b, LLVMIntSLT, oh, cv_i64(&cb, cv->oh), ""), &f);
-      LLVMValueRef p = cv_gep(&cb, yplane, cv_add(&cb, cv_mul(&cb, oh, cv->ow), cv_i64(&cb, x0)));
-      cv_epi_store_wide(&cb, cv, interleave(&cb, yr), p, count);
-      if (ragged) vl_if_end(c, cb.b, &f);
+      LLVMValueRef wide = interleave(&cb, yr);
+      /* Each tile row of the chunk is a run of m * tw pixels of the
+       * interleaved vector (one run of m * lanes along a row). */
+      int64_t runs = ln.rpv, run = ln.rpv > 1 ? m * w->tw : (int64_t)m * lanes;
+      for (int64_t sr = 0; sr < runs; sr++) {
+        LLVMValueRef oh = cv_add(&cb, cv_mul(&cb, tr, m), cv_i64(&cb, m * sr + r));
+        int64_t x0 = ln.rpv > 1 ? 0 : (int64_t)m * k * vf;
+        int count = (int)(cv->ow - x0 < run ? cv->ow - x0 : run);
+        LLVMValueRef piece = wide;
+        if (ln.rpv > 1) {
+          LLVMValueRef idx[64];
+          for (int e = 0; e < run; e++)
+            idx[e] = LLVMConstInt(cb.i32, (unsigned)(sr * run + e), 0);
+          piece = LLVMBuildShuffleVector(cb.b, wide, LLVMGetUndef(LLVMTypeOf(wide)),
+                                         LLVMConstVector(idx, (unsigned)run), "");
+        }
+        /* Only the last tile row, or ones past it (even blocks, shared
+         * vectors), can reach past the output. */
+        bool ragged = ln.rpv > 1 || w->blocks * w->br > cv->n * w->th ||
+                      r >= cv->oh - (w->th - 1) * m;
+        VlIf f;
+        if (ragged)
+          vl_if_begin(c, cb.b, LLVMBuildICmp(cb.b, LLVMIntSLT, oh, cv_i64(&cb, cv->oh), ""), &f);
+        LLVMValueRef p = cv_gep(&cb, yplane, cv_add(&cb, cv_mul(&cb, oh, cv->ow), cv_i64(&cb, x0)));
+        cv_epi_store_wide(&cb, cv, piece, p, count);
+        if (ragged) vl_if_end(c, cb.b, &f);
+      }
     }
   }
   vl_nest_end(c, cb.b, &ns);

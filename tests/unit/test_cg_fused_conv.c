@@ -305,9 +305,9 @@ static void test_fused_conv_kernels(void **state) {
 
 /* Stride-1 3x3 convs as Winograd F(4x4) (conv_winograd.c): tiles that
  * overhang the output's bottom rows and right columns, pad 0 (a valid
- * conv), batch 2, groups, tile rows wider than a vector, planes in
- * several blocks of tile rows (the last one past the plane), every
- * epilogue shape.  The error bound is the direct kernel's. */
+ * conv), batch 2, groups, tile rows wider than a vector and several
+ * short ones in one vector, planes in several blocks of tile rows (the
+ * last one past the plane), every epilogue shape.  The error bound is the direct kernel's. */
 static void test_fused_conv_winograd(void **state) {
   (void)state;
   static const struct {
@@ -322,6 +322,10 @@ static void test_fused_conv_winograd(void **state) {
       {{1, 64, 64, 56, 56, 3, 1, 1, 2, true}, ACT_HSWISH, RES_LAST, true},
       {{2, 64, 48, 20, 22, 3, 1, 1, 1, true}, ACT_NONE, RES_FIRST, true},
       {{1, 32, 48, 32, 72, 3, 1, 1, 1, false}, ACT_NONE, RES_NONE, true}, /* plain Conv */
+      /* 14 x 14: 4 tile rows of 4 tiles share a vector in the transforms
+       * (2 rows on 8 lanes); twice, so that two CPUs of the rotation see it */
+      {{1, 128, 128, 14, 14, 3, 1, 1, 1, true}, ACT_GELU, RES_LAST, true},
+      {{1, 128, 128, 14, 14, 3, 1, 1, 1, false}, ACT_RELU, RES_FIRST, true},
       /* Few outputs, many inputs (HRFormer-T's 256 -> 18 channels) */
       {{1, 128, 18, 56, 56, 3, 1, 1, 1, true}, ACT_RELU, RES_NONE, true},
       /* Where the estimate favours the direct kernel: few channels per
